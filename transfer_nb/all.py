@@ -3,4 +3,8 @@ from .transforms import *
 from .data import *
 from .sample_data import *
 from .learner import *
+from .lr_finder import *
+from .sgdr import *
 from .conv_learner import *
+from .precompute import *
+from .interpret import *

@@ -6,23 +6,25 @@ Docs: https://transfer-nb.github.io/transfer_nb/differential_lrs.html.md"""
 
 # %% ../nbs/06_differential_lrs.ipynb #298017dc
 from __future__ import annotations
-import http.client, socket
+import http.client, socket, warnings
 from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import torch
 from torch import nn
 import torchvision.models as tvm
 
 from .core import *
 from .transforms import imagenet_stats, inception_stats
+from .learner import *
 
 # %% auto #0
 __all__ = ['lite0_repeats', 'arch_meta', 'PretrainedWeightsUnavailable', 'hub_file', 'hub_state_dict', 'resnet_layers',
            'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50', 'effnet_key_to_timm',
            'effnet_layers', 'efficientnet_lite0', 'create_body', 'num_features', 'AdaptiveConcatPool2d', 'create_head',
-           'create_cnn_model', 'cnn_layer_groups']
+           'create_cnn_model', 'cnn_layer_groups', 'ConvLearner']
 
 # %% ../nbs/06_differential_lrs.ipynb #af4fa2d8
 def arch_meta(stats:tuple, # (mean, std) the pretrained weights expect
@@ -216,3 +218,49 @@ def cnn_layer_groups(model:nn.Sequential, # a model from `create_cnn_model`
     "Three layer groups: early body layers, later body layers, head."
     body, head = model[0], model[1]
     return [body[:arch.split], body[arch.split:], head]
+
+# %% ../nbs/06_differential_lrs.ipynb #49551a4d
+def _check_stats(data, arch):
+    "Warn when `data` is normalised differently from what `arch`'s pretrained weights expect."
+    stats, want = getattr(data, 'stats', None), getattr(arch, 'stats', None)
+    if stats is None or want is None: return
+    if not np.allclose(np.asarray(stats, dtype=float), np.asarray(want, dtype=float)):
+        name = getattr(arch, '__name__', 'arch')
+        warnings.warn(f'the data is normalised with stats {stats}, but {name} was pretrained on inputs normalised with '
+                      f'{want}: build the transforms with `tfms_from_model({name}, sz)`')
+
+def _install_precompute():
+    "Precompute lives in its own module (notebook 07); importing it adds it to `ConvLearner`."
+    if not isinstance(getattr(ConvLearner, 'precompute', None), property): import transfer_nb.precompute
+
+# %% ../nbs/06_differential_lrs.ipynb #291ff9c7
+class ConvLearner(Learner):
+    "A `Learner` for a `create_cnn_model` model: layer groups (early body, later body, head), frozen to the head at first."
+    def __init__(self, data, # an `ImageClassifierData`
+                 model:nn.Sequential, # `nn.Sequential(body, head)`, as `create_cnn_model` builds it
+                 arch, # the architecture function the body came from: its `split` defines the layer groups
+                 precompute:bool=False, # train the head on cached body activations (notebook 07)
+                 precompute_aug:int=0, # with `precompute`: cache this many augmented views per training image (notebook 07)
+                 **kwargs # passed on to `Learner`: `loss_func`, `opt_func`, `metrics`, `cbs`, `path`, `train_bn`, ...
+                ):
+        super().__init__(data, model, layer_groups=cnn_layer_groups(model, arch), **kwargs)
+        self.arch, self.precompute_aug = arch, precompute_aug
+        _check_stats(data, arch)
+        self.freeze()
+        _install_precompute()
+        self.precompute = precompute
+
+    @classmethod
+    def pretrained(cls, arch, # an architecture function: `resnet18..152`, `resnext50`, `efficientnet_lite0`
+                   data, # an `ImageClassifierData`: the head gets `data.c` outputs
+                   ps=None, # dropout in the head (default 0.5: 0.25 before the hidden layer, 0.5 before the last)
+                   xtra_fc:list|None=None, # hidden layer sizes of the head (default `[512]`)
+                   precompute:bool=False, # train the head on precomputed activations (notebook 07)
+                   metrics=None, # e.g. `[accuracy]`
+                   opt_func=None, # default SGD with momentum 0.9
+                   pretrained:bool=True, # ImageNet weights in the body; `False` starts from random weights
+                   **kwargs # passed on to `ConvLearner` and `Learner`
+                  )->'ConvLearner':
+        "The lesson's `ConvLearner.pretrained(resnet34, data)`: a pretrained body of `arch`, a new head for `data.c` classes, frozen."
+        model = create_cnn_model(arch, data.c, pretrained=pretrained, ps=0.5 if ps is None else ps, xtra_fc=xtra_fc)
+        return cls(data, model, arch, precompute=precompute, metrics=metrics, opt_func=opt_func, **kwargs)
