@@ -7,4 +7,6 @@ from .lr_finder import *
 from .sgdr import *
 from .conv_learner import *
 from .precompute import *
+from .progressive import *
 from .interpret import *
+from .planet import *

@@ -63,6 +63,7 @@ class Learner:
                  cbs=None, # callbacks (instances or classes) added to the defaults
                  layer_groups=None, # modules that get one lr each; default `[model]`
                  path=None, model_dir='models', # `save`/`load` use `path/model_dir/name.pth`; `path` default `data.path`
+                 device=None, # where to train: `None` picks `default_device()` (CUDA when present), or e.g. 'cpu'
                  mixed_precision=None, # autocast + channels-last: `None` on when CUDA, `False` off, 'bf16'/'fp16'
                  train_bn:bool=True # BatchNorm layers keep training in frozen layer groups
                 ):
@@ -71,7 +72,7 @@ class Learner:
         self.opt_func = opt_func or partial(torch.optim.SGD, momentum=0.9)
         self.layer_groups = list(layer_groups) if layer_groups is not None else [model]
         self.path, self.model_dir = Path(path if path is not None else getattr(data, 'path', '.')), model_dir
-        self.device = default_device()
+        self.device = default_device() if device is None else torch.device(device)
         self.model.to(self.device)
         self.amp_dtype = _amp_dtype(mixed_precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=False)  # a no-op unless fp16 turns it on
@@ -605,3 +606,6 @@ def summary(self:Learner)->str:
     ps = list(self.model.parameters())
     lines.append(f'total: {sum(p.numel() for p in ps):,} params, {sum(p.numel() for p in ps if p.requires_grad):,} trainable')
     return _Text('\n'.join(lines))
+
+# %% ../nbs/03_learner.ipynb #8482cbba
+from . import sgdr as _sgdr  # noqa: E402 (must come last: see above)
