@@ -9,6 +9,7 @@ def readme_text() -> str:
     cells = json.loads((root/'nbs'/'index.ipynb').read_text())['cells']
     parts = [''.join(c['source']).strip() for c in cells if c['cell_type'] == 'markdown']
     text = '\n\n'.join(parts) + '\n'
+    text = text.replace('](images/', '](nbs/images/')  # figures live beside the notebook
     # the notebook's one-line summary (`> ...` under the title) reads as a quote in Markdown too
     return '<!-- generated from nbs/index.ipynb by tools/readme.py: edit the notebook, not this file -->\n\n' + text
 
