@@ -18,7 +18,7 @@ from .transforms import *
 from .data import *
 from .sample_data import make_planet_sample
 from .learner import *
-from .lr_finder import LRFinder, SuggestedLRs
+from .lr_finder import SuggestedLRs
 from .conv_learner import *
 from .precompute import *
 from .progressive import fit_sizes
@@ -43,7 +43,7 @@ class RunLog(Callback):
     def before_fit(self): self.stage = fit_stage(self.learn)
     def after_fit(self):
         l, s = self.learn, self.learn.sched
-        if s is None or any(isinstance(cb, LRFinder) for cb in l.cbs): return
+        if s is None or any(type(cb).__name__ == 'LRFinder' for cb in l.cbs): return  # by name: notebooks may redefine it
         sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), 1 + max([r['fit'] for r in self.epochs], default=0)
         self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.losses))]
         n_it = len(s.losses) / max(len(s.trn_losses), 1)
@@ -196,8 +196,9 @@ def write_report(out:Path, res:dict)->Path:
         f"`{s['arch']}` pretrained on ImageNet, sizes {', '.join(map(str, s['sizes']))} px, on {s['device']}; "
         f"{res['minutes']:.1f} minutes.", '',
         '## Result', '',
-        f"**Validation F2 {res['f2_final']:.4f}** ({s['tta']}, thresholds: {chosen}, fitted on these validation images; "
-        f"fitted on one half and scored on the other, {res['threshold_scores'].cross_fitted_f2.max():.4f}).", '',
+        f"**Validation F2 {res['f2_final']:.4f}** ({s['tta']}, thresholds: {chosen}, the rule chosen and fitted on these "
+        f"validation images; fitted on one half of them and scored on the other: "
+        f"{res['threshold_scores'].cross_fitted_f2.max():.4f}).", '',
         md_table(pd.DataFrame([('plain predictions, threshold 0.2', res['f2_plain']),
                                ('TTA, threshold 0.2', res['f2_tta']),
                                (f'TTA, thresholds: {chosen} (chosen on the validation set)', res['f2_final'])],
