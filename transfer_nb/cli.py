@@ -39,12 +39,13 @@ def fit_stage(learn)->str:
 class RunLog(Callback):
     "Keeps every epoch (`epochs`) and iteration (`iters`) of every fit of a learner, with the size and stage."
     order = 55  # after the `Recorder` has tidied up its lists
-    def __init__(self): self.epochs, self.iters = [], []
+    def __init__(self): self.epochs, self.iters, self.n_fit = [], [], 0
     def before_fit(self): self.stage = fit_stage(self.learn)
     def after_fit(self):
         l, s = self.learn, self.learn.sched
         if s is None or any(type(cb).__name__ == 'LRFinder' for cb in l.cbs): return  # by name: notebooks may redefine it
-        sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), 1 + max([r['fit'] for r in self.epochs], default=0)
+        self.n_fit += 1
+        sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), self.n_fit
         self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.losses))]
         n_it = len(s.losses) / max(len(s.trn_losses), 1)
         for i, (trn, val, mets, t) in enumerate(zip(s.trn_losses, s.val_losses, s.metrics, s.epoch_times)):
@@ -69,9 +70,8 @@ def plot_run_lrs(log:RunLog, ax=None):
     "The learning rate of each layer group at every training iteration of the run (log scale)."
     import matplotlib.pyplot as plt
     if ax is None: ax = plt.subplots(figsize=(8, 3.5))[1]
-    it = [r['iteration'] for r in log.iters]
-    n = max(len(r['lrs']) for r in log.iters)
-    for g in range(n): ax.plot(it, [r['lrs'][g] if len(r['lrs']) == n else r['lrs'][-1] for r in log.iters], label=f'group {g}')
+    it, lrs = [r['iteration'] for r in log.iters], np.array([r['lrs'] for r in log.iters])  # (iterations, layer groups)
+    for g in range(lrs.shape[1]): ax.plot(it, lrs[:, g], label=f'group {g}')
     ax.set_yscale('log'); ax.set_xlabel('iteration'); ax.set_ylabel('learning rate'); ax.legend(fontsize=8)
     _size_starts(ax, log.epochs_df())
     return ax
@@ -162,10 +162,10 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     set_seed(seed)
     learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=[f2], device=device, path=out, model_dir='.')
     log = learn.add_cb(RunLog())
-    sugg = learn.lr_find(num_it=max(100, len(data.trn_dl)))  # at least 100 steps: small data cycles
+    sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
     _save_fig(learn.sched.plot(), out/'lr_find.png')
-    if sugg is None and lr is None: raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
-    lr = lr or sugg.min_div10
+    if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
+    if lr is None: lr = sugg.min_div10
     print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
     stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
     ev = _evaluate(learn, out, tta)
