@@ -21,9 +21,10 @@ from .core import *
 
 # %% auto #0
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
-           'CancelBatchException', 'Callback', 'Learner', 'ToDevice', 'MixedPrecision', 'BnFreeze', 'TerminateOnNaN',
-           'accuracy', 'accuracy_np', 'accuracy_multi', 'accuracy_thresh', 'fbeta', 'f2', 'Recorder',
-           'ProgressCallback', 'cycle_epochs', 'ConstantLR', 'SaveCycles', 'check_state_dict']
+           'CancelBatchException', 'Callback', 'accuracy', 'accuracy_np', 'accuracy_multi', 'accuracy_thresh', 'fbeta',
+           'f2_at', 'f2', 'default_metrics', 'Learner', 'ToDevice', 'MixedPrecision', 'BnFreeze', 'TerminateOnNaN',
+           'Recorder', 'ProgressCallback', 'cycle_epochs', 'ConstantLR', 'SaveCycles', 'SaveBest', 'DecoupledWD',
+           'LessonCallback', 'as_callback', 'check_state_dict']
 
 # %% ../nbs/03_learner.ipynb #414e0c7e
 events = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss', 'after_backward',
@@ -40,6 +41,60 @@ class Callback:
     "Base class for callbacks: define methods named after `events`; `learn` is set when the callback is added."
     order, learn = 0, None  # callbacks run in increasing `order`; equal orders keep the order they were added in
     def __repr__(self): return type(self).__name__
+
+# %% ../nbs/03_learner.ipynb #9587f00d
+def _tensors(*xs): return [torch.as_tensor(x) for x in xs]
+
+def accuracy(preds, # (n, c) scores: log-probabilities, probabilities or logits
+             targs # (n,) class indices
+            )->torch.Tensor:
+    "Fraction of rows whose highest score is the target class."
+    preds, targs = _tensors(preds, targs)
+    return (preds.argmax(dim=-1) == targs).float().mean()
+
+def accuracy_np(preds, targs)->float:
+    "`accuracy` on NumPy arrays, as a float."
+    return float((np.argmax(preds, axis=1) == np.asarray(targs)).mean())
+
+# %% ../nbs/03_learner.ipynb #342c714f
+def accuracy_multi(preds, # (n, c) probabilities
+                   targs, # (n, c) multi-hot targets
+                   thresh:float=0.5)->torch.Tensor:
+    "Fraction of (image, label) pairs where `preds > thresh` agrees with the target."
+    preds, targs = _tensors(preds, targs)
+    return ((preds > thresh) == targs.bool()).float().mean()
+
+def accuracy_thresh(thresh:float=0.5):
+    "The metric `accuracy_multi` at threshold `thresh`, for `metrics=[accuracy_thresh(0.5)]`."
+    f = partial(accuracy_multi, thresh=thresh)
+    f.__name__ = 'accuracy_thresh'
+    return f
+
+# %% ../nbs/03_learner.ipynb #37011875
+def fbeta(preds, # (n, c) probabilities
+          targs, # (n, c) multi-hot targets
+          beta:float=2, thresh=0.2 # one threshold, or one per class
+         )->torch.Tensor:
+    "F-beta of `preds > thresh` per image, averaged over images (scikit-learn's `fbeta_score(average='samples')`)."
+    preds, targs = _tensors(preds, targs)
+    p, t = preds > torch.as_tensor(thresh, dtype=preds.dtype), targs.bool()
+    tp, fn, fp = (p & t).sum(1).float(), (t & ~p).sum(1), (p & ~t).sum(1)
+    b2 = beta**2
+    return ((1 + b2)*tp / ((1 + b2)*tp + b2*fn + fp).clamp_min(1)).mean()  # no true and no predicted label: 0, as sklearn
+
+def f2_at(preds, targs, thresh=0.2 # one threshold, or one per class
+         )->torch.Tensor:
+    "`fbeta` with `beta=2` at fixed threshold(s): Planet's metric for one choice of thresholds."
+    return fbeta(preds, targs, 2, thresh)
+
+def f2(preds, targs, start:float=0.17, end:float=0.24, step:float=0.01 # thresholds tried: `np.arange(start, end, step)`
+      )->float:
+    "The lesson's F2 (its `planet.py`): the best sample-averaged F2 over the thresholds `arange(start, end, step)`."
+    return max(float(fbeta(preds, targs, 2, th)) for th in np.arange(start, end, step))
+
+def default_metrics(is_multi:bool)->list:
+    "The lesson's metrics when none are given: `[accuracy_thresh(0.5)]` for multi-label data, else `[accuracy]`."
+    return [accuracy_thresh(0.5)] if is_multi else [accuracy]
 
 # %% ../nbs/03_learner.ipynb #2deba81a
 _bn_types = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
@@ -59,15 +114,17 @@ class Learner:
                  model:nn.Module, # maps a batch of inputs to raw scores (logits)
                  loss_func=None, # default: cross-entropy, or BCE-with-logits when `data.is_multi`
                  opt_func=None, # `opt_func(param_groups, lr=...)`; default SGD with momentum 0.9
-                 metrics=None, # functions `(activated preds, targets) -> value`, e.g. `[accuracy]`
+                 metrics=None, # functions `(activated preds, targets) -> value`; default `default_metrics(data.is_multi)`, `[]` for none
                  cbs=None, # callbacks (instances or classes) added to the defaults
                  layer_groups=None, # modules that get one lr each; default `[model]`
                  path=None, model_dir='models', # `save`/`load` use `path/model_dir/name.pth`; `path` default `data.path`
                  device=None, # where to train: `None` picks `default_device()` (CUDA when present), or e.g. 'cpu'
                  mixed_precision=None, # autocast + channels-last: `None` on when CUDA, `False` off, 'bf16'/'fp16'
-                 train_bn:bool=True # BatchNorm layers keep training in frozen layer groups
+                 train_bn:bool=False, # BatchNorm in frozen groups trains too (fastai 2, Keras); default frozen, in eval mode (the lesson's)
+                 fresh_opt:bool=True # a new optimizer at every `fit` (the lesson's: no momentum carried over); `False` keeps it
                 ):
-        self.data, self.model, self.metrics = data, model, listify(metrics)
+        self.data, self.model, self.fresh_opt = data, model, fresh_opt
+        self.metrics = default_metrics(self.is_multi) if metrics is None else listify(metrics)
         self.loss_func = loss_func or (nn.BCEWithLogitsLoss() if self.is_multi else nn.CrossEntropyLoss())
         self.opt_func = opt_func or partial(torch.optim.SGD, momentum=0.9)
         self.layer_groups = list(layer_groups) if layer_groups is not None else [model]
@@ -314,60 +371,15 @@ class TerminateOnNaN(Callback):
             f'(batch {l.iter + 1} of {len(l.dl)}); training stopped. The weights are those of the last finite loss; '
             f'try a lower learning rate (see `learn.lr_find()`).')
 
-# %% ../nbs/03_learner.ipynb #9587f00d
-def _tensors(*xs): return [torch.as_tensor(x) for x in xs]
-
-def accuracy(preds, # (n, c) scores: log-probabilities, probabilities or logits
-             targs # (n,) class indices
-            )->torch.Tensor:
-    "Fraction of rows whose highest score is the target class."
-    preds, targs = _tensors(preds, targs)
-    return (preds.argmax(dim=-1) == targs).float().mean()
-
-def accuracy_np(preds, targs)->float:
-    "`accuracy` on NumPy arrays, as a float."
-    return float((np.argmax(preds, axis=1) == np.asarray(targs)).mean())
-
-# %% ../nbs/03_learner.ipynb #342c714f
-def accuracy_multi(preds, # (n, c) probabilities
-                   targs, # (n, c) multi-hot targets
-                   thresh:float=0.5)->torch.Tensor:
-    "Fraction of (image, label) pairs where `preds > thresh` agrees with the target."
-    preds, targs = _tensors(preds, targs)
-    return ((preds > thresh) == targs.bool()).float().mean()
-
-def accuracy_thresh(thresh:float=0.5):
-    "The metric `accuracy_multi` at threshold `thresh`, for `metrics=[accuracy_thresh(0.5)]`."
-    f = partial(accuracy_multi, thresh=thresh)
-    f.__name__ = 'accuracy_thresh'
-    return f
-
-# %% ../nbs/03_learner.ipynb #37011875
-def fbeta(preds, # (n, c) probabilities
-          targs, # (n, c) multi-hot targets
-          beta:float=2, thresh=0.2 # one threshold, or one per class
-         )->torch.Tensor:
-    "F-beta of `preds > thresh` per image, averaged over images (scikit-learn's `fbeta_score(average='samples')`)."
-    preds, targs = _tensors(preds, targs)
-    p, t = preds > torch.as_tensor(thresh, dtype=preds.dtype), targs.bool()
-    tp, fn, fp = (p & t).sum(1).float(), (t & ~p).sum(1), (p & ~t).sum(1)
-    b2 = beta**2
-    return ((1 + b2)*tp / ((1 + b2)*tp + b2*fn + fp).clamp_min(1)).mean()  # no true and no predicted label: 0, as sklearn
-
-def f2(preds, targs, thresh=0.2 # one threshold, or one per class
-      )->torch.Tensor:
-    "`fbeta` with `beta=2`: the Planet competition's metric."
-    return fbeta(preds, targs, 2, thresh)
-
 # %% ../nbs/03_learner.ipynb #5f9b9193
 def _metric_name(m)->str: return getattr(m, '__name__', None) or type(m).__name__
 
 class Recorder(Callback):
-    "Per iteration: lr(s), loss, smoothed loss; per epoch: train loss, valid loss, metrics, time. Becomes `learn.sched`."
+    "Per iteration: lr(s), smoothed and raw loss; per epoch: train loss, valid loss, metrics, time. Becomes `learn.sched`."
     order = 50
-    _iter_lists = ('iterations', 'lrs', 'group_lrs', 'losses', 'smooth_losses')
-    _epoch_lists = ('trn_losses', 'val_losses', 'metrics', 'epoch_times')
-    def __init__(self, beta:float=0.98): # smoothing of `smooth_losses`: an exponential moving average, bias-corrected
+    _iter_lists = ('iterations', 'lrs', 'group_lrs', 'losses', 'raw_losses')
+    _epoch_lists = ('trn_losses', 'trn_mean_losses', 'val_losses', 'metrics', 'epoch_times')
+    def __init__(self, beta:float=0.98): # smoothing of `losses`: an exponential moving average, bias-corrected
         self.beta, self.metric_names = beta, []
         for k in self._iter_lists + self._epoch_lists: setattr(self, k, [])
 
@@ -385,15 +397,16 @@ class Recorder(Callback):
             self._avg = self.beta*self._avg + (1 - self.beta)*v
             smooth = self._avg / (1 - self.beta**(len(self.losses) + 1))
             self._trn += (v*bs, bs)
-            for k, x in zip(self._iter_lists, (l.train_iter, lrs[-1], lrs, v, smooth)): getattr(self, k).append(x)
+            for k, x in zip(self._iter_lists, (l.train_iter, lrs[-1], lrs, smooth, v)): getattr(self, k).append(x)
         else:
             act = l.activation(l.pred.float())
             self._val += np.array([v, *[float(m(act, l.yb)) for m in l.fit_metrics]]) * bs
             self._n_val += bs
     def after_epoch(self):
-        trn = float(self._trn[0] / self._trn[1]) if self._trn[1] else math.nan
+        mean = float(self._trn[0] / self._trn[1]) if self._trn[1] else math.nan
+        smooth = self.losses[-1] if self._trn[1] else math.nan   # the lesson printed the smoothed loss of the last batch
         val = self._val / self._n_val if self._n_val else np.full(len(self._val), math.nan)
-        row = (trn, float(val[0]), [float(x) for x in val[1:]], time.time() - self._t0)
+        row = (smooth, mean, float(val[0]), [float(x) for x in val[1:]], time.time() - self._t0)
         for k, x in zip(self._epoch_lists, row): getattr(self, k).append(x)
     def after_fit(self):
         for names in (self._iter_lists, self._epoch_lists):  # an interruption between appends leaves no ragged lists
@@ -416,14 +429,18 @@ def plot_lr(self:Recorder, ax=None, log:bool=False # log-scale y axis (different
     return ax
 
 @patch
-def plot_loss(self:Recorder, n_skip:int=0, n_skip_end:int=0, ax=None):
-    "Plot the training loss (raw and smoothed) against the iteration, leaving out `n_skip` first and `n_skip_end` last."
+def plot_loss(self:Recorder, n_skip:int=10, n_skip_end:int=5, # iterations left out at the start and the end (the lesson's)
+              raw:bool=False, # also draw each batch's unsmoothed loss
+              ax=None):
+    "Plot the smoothed training loss against the iteration (and the raw losses with `raw=True`), as the lesson did."
     import matplotlib.pyplot as plt
     if ax is None: ax = plt.subplots(figsize=(6, 4))[1]
-    sl = slice(n_skip, len(self.losses) - n_skip_end)
-    ax.plot(self.iterations[sl], self.losses[sl], alpha=0.4, label='loss')
-    ax.plot(self.iterations[sl], self.smooth_losses[sl], label='smoothed')
-    ax.set_xlabel('iteration'); ax.set_ylabel('training loss'); ax.legend()
+    n = len(self.losses)
+    sl = slice(n_skip, n - n_skip_end) if n - n_skip - n_skip_end >= 5 else slice(0, n)  # a short fit: show it all
+    if raw: ax.plot(self.iterations[sl], self.raw_losses[sl], '.', color='0.7', ms=3, label='per batch')
+    ax.plot(self.iterations[sl], self.losses[sl], label='smoothed')
+    ax.set_xlabel('iteration'); ax.set_ylabel('training loss')
+    if raw: ax.legend()
     return ax
 
 # %% ../nbs/03_learner.ipynb #5032acb2
@@ -473,9 +490,72 @@ class SaveCycles(Callback):
     def after_epoch(self):
         if self.learn.epoch in self.ends: self.learn.save(f'{self.name}_cyc_{self.ends.index(self.learn.epoch)}')
 
+class SaveBest(Callback):
+    "Save the model as `name` after every epoch that is the best so far: highest first metric (ties: lower validation loss), or lowest validation loss without metrics."
+    order = 55  # after `Recorder` has written the epoch's numbers
+    def __init__(self, name:str): self.name = name
+    def before_fit(self): self.best = None
+    def after_epoch(self):
+        s = self.learn.sched
+        loss, mets = s.val_losses[-1], s.metrics[-1]
+        if math.isnan(loss): return
+        key = (mets[0], -loss) if mets else (-loss,)
+        if self.best is None or key > self.best: self.best = key; self.learn.save(self.name)
+
+class DecoupledWD(Callback):
+    "Weight decay outside the optimizer, scaled by the scheduled lr: before each step `w -= wd * lr * w` (fastai 0.7's `use_wd_sched`, as AdamW)."
+    order = 0
+    def __init__(self, epochs:list, # epochs of each cycle, from `cycle_epochs`
+                 norm_wds:bool=False, # divide `wd` by sqrt(batches in the current cycle)
+                 wds_sched_mult=None): # `f(callback) -> multiplier` of `wd`, called every batch
+        self.epochs, self.norm_wds, self.wds_sched_mult = epochs, norm_wds, wds_sched_mult
+    def before_fit(self):
+        l = self.learn
+        self.wds = np.zeros(len(l.layer_groups)) if l.base_wds is None else np.asarray(l.base_wds, dtype=float)
+        if not self.wds.any(): warnings.warn('use_wd_sched=True but the weight decays are 0: pass them with `wds=`')
+        self.cycle_of_epoch = np.repeat(self.epochs, self.epochs)
+        l.set_opt_lrs(np.zeros(len(self.wds)), 'weight_decay')  # the optimizer must not decay them again
+    def current_wds(self)->np.ndarray:
+        "This batch's weight decay per layer group."
+        l, wds = self.learn, self.wds
+        if self.norm_wds: wds = wds / math.sqrt(l.n_iter * self.cycle_of_epoch[min(l.epoch, len(self.cycle_of_epoch) - 1)])
+        return wds * (self.wds_sched_mult(self) if self.wds_sched_mult is not None else 1.)
+    def after_backward(self):
+        for g, wd in zip(self.learn.opt.param_groups, self.current_wds()):
+            if wd == 0: continue
+            for p in g['params']:
+                if p.grad is not None: p.data.mul_(1 - wd * g['lr'])
+    def after_fit(self): self.learn.set_opt_lrs(self.wds, 'weight_decay')
+
+class LessonCallback(Callback):
+    "Run a fastai 0.7-style callback (`on_train_begin`, `on_batch_begin`, `on_batch_end(loss)`, `on_epoch_end(metrics)`, `on_train_end`; `True` from `on_batch_end`/`on_epoch_end` stops the fit)."
+    order = 56
+    def __init__(self, cb): self.cb = cb
+    def _call(self, name, *args, can_stop=False):
+        f = getattr(self.cb, name, None)
+        if f is not None and f(*args) and can_stop: raise CancelFitException()
+    def before_fit(self): self._call('on_train_begin'); self._call('on_phase_begin')
+    def before_batch(self):
+        if self.learn.training: self._call('on_batch_begin')
+    def after_batch(self):
+        s = self.learn.sched
+        if self.learn.training and s is not None and s.losses: self._call('on_batch_end', s.losses[-1], can_stop=True)
+    def after_epoch(self):
+        s = self.learn.sched
+        if s is not None and s.val_losses: self._call('on_epoch_end', [s.val_losses[-1], *s.metrics[-1]], can_stop=True)
+    def after_fit(self): self._call('on_phase_end'); self._call('on_train_end')
+    def __repr__(self): return f'LessonCallback({type(self.cb).__name__})'
+
+def as_callback(cb)->Callback:
+    "Our `Callback`s (or classes) as they are; anything else with fastai 0.7's `on_...` methods wrapped in `LessonCallback`."
+    if isinstance(cb, Callback) or (isinstance(cb, type) and issubclass(cb, Callback)): return cb
+    if any(hasattr(cb, f'on_{e}') for e in ('train_begin', 'batch_begin', 'batch_end', 'epoch_end', 'train_end')): return LessonCallback(cb)
+    raise TypeError(f'{cb!r} is not a callback: subclass `Callback`, or give it fastai 0.7 methods such as `on_epoch_end`')
+
 @patch
-def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None)->list:
-    "The learning-rate schedule of one `fit` as callbacks (constant here; notebook 05 adds SGDR), plus cycle snapshots."
+def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None, use_clr=None)->list:
+    "The learning-rate schedule of one `fit` as callbacks (constant here; notebook 05 adds SGDR and `use_clr`), plus cycle snapshots."
+    if use_clr is not None: raise NotImplementedError('use_clr needs the schedules of notebook 05 (transfer_nb.sgdr)')
     cbs = [ConstantLR()]
     if cycle_save_name: cbs.append(SaveCycles(cycle_save_name, cycle_epochs(n_cycle, cycle_len, cycle_mult)))
     return cbs
@@ -488,16 +568,26 @@ def fit(self:Learner, lrs, # learning rate(s): a number, one per layer group, or
         cycle_len:int|None=None, # epochs in the first cycle
         cycle_mult:float=1, # each cycle is `cycle_mult` times longer than the one before
         cycle_save_name:str|None=None, # save `{name}_cyc_{i}` after each cycle
+        best_save_name:str|None=None, # save the model as `name` after each epoch that is the best so far (see `SaveBest`)
+        use_clr=None, # `(div, cut_div)` or `(div, cut_div, mom_start, mom_mid)`: the lesson-era cyclical schedule, one per `cycle_len`
+        use_wd_sched:bool=False, # apply `wds` outside the optimizer, scaled by the lr (see `DecoupledWD`)
+        norm_wds:bool=False, wds_sched_mult=None, # with `use_wd_sched`, as in `DecoupledWD`
         metrics=None, # metrics for this fit (default `learn.metrics`)
-        cbs=None # extra callbacks for this fit
+        cbs=None, # extra callbacks for this fit
+        callbacks=None # the lesson's name for `cbs`; fastai 0.7-style callbacks work too (see `LessonCallback`)
        )->list:
     "Train; print and record one row per epoch. Returns the last epoch's `[val_loss, *metrics]`, as the lesson did."
     if cycle_save_name and not cycle_len: raise ValueError('cycle_save_name needs cycle_len: snapshots are taken at the end of each cycle')
-    n_epoch = sum(cycle_epochs(n_cycle, cycle_len, cycle_mult))
+    if use_clr is not None and not cycle_len: raise ValueError('use_clr needs cycle_len: one cyclical cycle lasts cycle_len epochs')
+    epochs = cycle_epochs(n_cycle, cycle_len, cycle_mult)
+    if self.fresh_opt: self.opt = None   # the lesson's library built a new optimizer at every fit
     self.set_lrs(lrs)
     if wds is not None: self.set_wds(wds)
+    extra = [as_callback(cb) for cb in [*listify(cbs), *listify(callbacks)]]
+    if best_save_name: extra.append(SaveBest(best_save_name))
+    if use_wd_sched: extra.append(DecoupledWD(epochs, norm_wds, wds_sched_mult))
     rec = Recorder()
-    try: self.fit_loop(n_epoch, [rec, *self.sched_cbs(n_cycle, cycle_len, cycle_mult, cycle_save_name), *listify(cbs)], metrics)
+    try: self.fit_loop(sum(epochs), [rec, *self.sched_cbs(n_cycle, cycle_len, cycle_mult, cycle_save_name, use_clr), *extra], metrics)
     finally: self.history.append(rec)
     return [rec.val_losses[-1], *rec.metrics[-1]] if rec.val_losses else []
 
@@ -521,9 +611,31 @@ def get_preds(self:Learner, dl=None, # default: the validation loader
 def predict(self:Learner, is_test:bool=False # the test set instead of the validation set
            )->np.ndarray:
     "Predictions (log-probs, or probabilities when multi-label) for the validation or test set, in dataset order."
+    return to_np(self.get_preds(self._pred_dl(is_test))[0])
+
+@patch
+def _pred_dl(self:Learner, is_test:bool):
     dl = getattr(self.data, 'test_dl', None) if is_test else self.data.val_dl
     if dl is None: raise ValueError('this data has no test set: build it with a `test_name` to predict on one')
+    return dl
+
+@patch
+def predict_with_targs(self:Learner, is_test:bool=False)->tuple:
+    "`(predictions, targets)` as NumPy arrays for the validation (or test) set, in dataset order."
+    return to_np(self.get_preds(self._pred_dl(is_test)))
+
+@patch
+def predict_dl(self:Learner, dl # a loader of `(x, y)` batches, e.g. over a `FilesIndexArrayDataset`
+              )->np.ndarray:
+    "Predictions (log-probabilities, or probabilities when multi-label) for every item of `dl`, in order."
     return to_np(self.get_preds(dl)[0])
+
+@patch
+def predict_array(self:Learner, arr # a batch of transformed images `(n, 3, h, w)`: NumPy or tensor, e.g. `val_tfms(im)[None]`
+                 )->np.ndarray:
+    "Predictions for one batch of images, as the lesson's single-image recipe uses it."
+    x = torch.as_tensor(np.asarray(arr) if not isinstance(arr, torch.Tensor) else arr, dtype=torch.float32)
+    return to_np(self.get_preds([(x, torch.zeros(len(x)))])[0])
 
 # %% ../nbs/03_learner.ipynb #87ff62d6
 def _few(xs, n=5): return ', '.join(map(str, xs[:n])) + (f' (+{len(xs) - n} more)' if len(xs) > n else '')
