@@ -84,22 +84,26 @@ def plot_lr_find(lrs, # the lr of each iteration; `(n, n_groups)` arrays use the
                  losses, # the raw loss of each iteration
                  n_skip:int=10, n_skip_end:int=5, # iterations left out at the start and the end
                  suggestion:bool=True, # mark `suggest_lr`'s two lrs
-                 ax=None # matplotlib axes (default: a new figure)
+                 ax=None, # matplotlib axes (default: a new figure)
+                 smoothing:str='lesson' # the curve: 'lesson' (its moving average, `smooth_losses`), 'centred' (what `suggest_lr` reads) or 'both'
                 ):
     "Loss against lr (log scale) of an LR range test, with the suggested lrs marked; returns the axes."
+    if smoothing not in ('lesson', 'centred', 'both'): raise ValueError(f"smoothing must be 'lesson', 'centred' or 'both', got {smoothing!r}")
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     if lrs.ndim > 1: lrs = lrs[:, -1]
     if ax is None: _, ax = plt.subplots(figsize=(6, 4))
     bad = ~np.isfinite(losses); n = int(np.argmax(bad)) if bad.any() else len(losses)
     lo, hi = (n_skip, n - n_skip_end) if n - n_skip - n_skip_end >= 5 else (0, n)
     ax.plot(lrs[lo:hi], losses[lo:hi], '.', color='0.75', ms=3, label='mini-batch loss')
-    sm = _smooth_centred(losses[:n])
-    ax.plot(lrs[lo:hi], sm[lo:hi], label='smoothed')
-    y0, y1 = sm[lo:hi].min(), sm[lo:hi].max(); pad = max(y1 - y0, 1e-3 * max(abs(y1), 1))
+    sm, ema = _smooth_centred(losses[:n]), smooth_losses(losses[:n])
+    if smoothing != 'centred': ax.plot(lrs[lo:hi], ema[lo:hi], label='smoothed (moving average)')
+    if smoothing != 'lesson': ax.plot(lrs[lo:hi], sm[lo:hi], label='smoothed (centred)')
+    shown = np.concatenate([c[lo:hi] for c, k in ((ema, 'centred'), (sm, 'lesson')) if smoothing != k])
+    y0, y1 = shown.min(), shown.max(); pad = max(y1 - y0, 1e-3 * max(abs(y1), 1))
     ax.set_ylim(y0 - 0.3 * pad, y1 + 0.6 * pad)                   # zoom on the curve; wild single batches may be cut
     if suggestion and n >= 3:
         sg = suggest_lr(lrs, losses, n_skip, n_skip_end)
-        ax.plot(sg.steep, np.interp(np.log(sg.steep), np.log(lrs[:n]), sm), 'o', color='C3', ms=8,
+        ax.plot(sg.steep, np.interp(np.log(sg.steep), np.log(lrs[:n]), ema if smoothing == 'lesson' else sm), 'o', color='C3', ms=8,
                 label=f'steepest: {sg.steep:.1e}')
         ax.axvline(sg.min_div10, color='C2', ls='--', lw=1, label=f'min/10: {sg.min_div10:.1e}')
     ax.set_xscale('log'); ax.set_xlabel('learning rate (log scale)'); ax.set_ylabel('loss'); ax.legend()
@@ -196,13 +200,13 @@ def lr_find(self:Learner, start_lr=1e-5, # first lr: a number, one per layer gro
 @patch(as_prop=True)
 def suggestion(self:Recorder)->SuggestedLRs:
     "`suggest_lr` read off the recorded lrs and losses (after `lr_find`)."
-    return suggest_lr(self.group_lrs, self.losses)
+    return suggest_lr(self.group_lrs, self.raw_losses)
 
 @patch
 def plot(self:Recorder, n_skip:int=10, n_skip_end:int=5, # iterations left out at the start and the end
-         suggestion:bool=True, ax=None):
+         suggestion:bool=True, ax=None, smoothing:str='lesson'):
     "The LR finder's plot: loss against lr (log scale), the suggested lrs marked."
-    return plot_lr_find(self.group_lrs, self.losses, n_skip, n_skip_end, suggestion, ax)
+    return plot_lr_find(self.group_lrs, self.raw_losses, n_skip, n_skip_end, suggestion, ax, smoothing)
 
 # %% ../nbs/04_lr_finder.ipynb #6b9a9d0b
 def has_widget_frontend()->bool:
@@ -220,16 +224,16 @@ def differential_lrs(lr:float, # the last (head) group's lr
     return lr / float(ratio) ** np.arange(n_groups - 1, -1, -1)
 
 # %% ../nbs/04_lr_finder.ipynb #04e66002
-def show_lr_choice(sched, # a `Recorder` after `lr_find` (anything with `group_lrs` and `losses`)
+def show_lr_choice(sched, # a `Recorder` after `lr_find` (anything with `group_lrs` and `raw_losses`)
                    lr:float, # the lr chosen for the last layer group
                    ratio:float=3., # each layer group `ratio` times lower than the next
                    n_groups:int|None=None, # default: as many as the finder swept
                    ax=None)->dict: # `lr`, `loss` (smoothed loss at `lr`), `lrs` (per group), `ax`
     "Draw the finder's curve with `lr` marked and the per-group lrs the next `fit` would use; return what was marked."
-    glrs = np.asarray(sched.group_lrs, dtype=float).reshape(len(sched.losses), -1)
+    glrs = np.asarray(sched.group_lrs, dtype=float).reshape(len(sched.raw_losses), -1)
     n_groups = n_groups or glrs.shape[1]
-    ax = plot_lr_find(glrs, sched.losses, ax=ax)
-    losses = np.asarray(sched.losses, dtype=float)
+    ax = plot_lr_find(glrs, sched.raw_losses, ax=ax, smoothing='centred')
+    losses = np.asarray(sched.raw_losses, dtype=float)
     bad = ~np.isfinite(losses); n = int(np.argmax(bad)) if bad.any() else len(losses)
     loss = float(np.interp(np.log(lr), np.log(glrs[:n, -1]), _smooth_centred(losses[:n])))
     lrs = differential_lrs(lr, n_groups, ratio)

@@ -18,7 +18,8 @@ from .learner import *
 from .lr_finder import has_widget_frontend
 
 # %% auto #0
-__all__ = ['sgdr_lrs', 'plot_sgdr', 'sgdr_explorer', 'SGDR', 'snapshot_ensemble', 'one_cycle_lrs', 'OneCycle']
+__all__ = ['sgdr_lrs', 'plot_sgdr', 'sgdr_explorer', 'ScheduledLR', 'SGDR', 'clr_lrs', 'CLR', 'snapshot_ensemble',
+           'one_cycle_lrs', 'OneCycle']
 
 # %% ../nbs/05_sgdr.ipynb #3c2060ce
 def sgdr_lrs(lr, # max lr: a number, or one per layer group (array)
@@ -84,27 +85,67 @@ def sgdr_explorer(lr:float=1e-2, n_cycle:int=3, cycle_len:int=1, cycle_mult:int=
     return w
 
 # %% ../nbs/05_sgdr.ipynb #91bd1eb6
-class SGDR(Callback):
-    "Cosine annealing with warm restarts, per training batch, for every layer group from its own `learn.base_lrs`."
+class ScheduledLR(Callback):
+    "Base of the per-batch schedules: `schedule()` gives one row of lrs per training iteration (and `moms` optionally one momentum); each training batch writes its row."
     order = -5  # like `ConstantLR`: lrs are in place before anything reads them
+    moms = None
+    def schedule(self)->np.ndarray: raise NotImplementedError
+    def before_fit(self): self.lrs = np.asarray(self.schedule(), dtype=float).reshape(-1, len(self.learn.base_lrs))
+    def before_batch(self):
+        l = self.learn
+        if not l.training: return
+        i = min(l.train_iter, len(self.lrs) - 1)
+        l.set_opt_lrs(self.lrs[i])
+        if self.moms is not None: _set_momentum(l.opt, self.moms[min(i, len(self.moms) - 1)])
+
+def _set_momentum(opt, mom:float):
+    for g in opt.param_groups:
+        if 'momentum' in g: g['momentum'] = float(mom)
+        elif 'betas' in g: g['betas'] = (float(mom), *g['betas'][1:])
+
+class SGDR(ScheduledLR):
+    "Cosine annealing with warm restarts, per training batch, for every layer group from its own `learn.base_lrs`."
     def __init__(self, n_cycle:int, cycle_len:int=1, cycle_mult:int=1, # as in `fit`
                  eta_min:float=0., warmup:float=1/20, warmup_div:float=100.): # as in `sgdr_lrs`
         store_attr()
-    def before_fit(self):
+    def schedule(self):
         l = self.learn
-        self.lrs = sgdr_lrs(l.base_lrs, self.n_cycle, self.cycle_len, self.cycle_mult, l.n_iter,
-                            self.eta_min, self.warmup, self.warmup_div).reshape(-1, len(l.base_lrs))
-    def before_batch(self):
+        return sgdr_lrs(l.base_lrs, self.n_cycle, self.cycle_len, self.cycle_mult, l.n_iter, self.eta_min, self.warmup, self.warmup_div)
+
+# %% ../nbs/05_sgdr.ipynb #fecc699d
+def clr_lrs(lr, # max lr: a number, or one per layer group (array)
+            n:int, # training iterations in the whole fit
+            nb:int, # iterations per cycle
+            div:float=4, cut_div:float=8 # start at `lr/div`; peak after the first `nb // cut_div` iterations
+           )->tuple: # `(lrs, pct)`: lrs `(n,)` or `(n, n_groups)`, and how far each iteration is towards the peak (0..1)
+    "The cyclical schedule of `use_clr=(div, cut_div)`: per cycle of `nb` iterations, linear up from `lr/div` to `lr`, then linear down."
+    if n < 1 or nb < 1: raise ValueError(f'need n >= 1 and nb >= 1 iterations, got {n=}, {nb=}')
+    t = np.arange(n) % nb
+    cut = max(1, nb // cut_div)
+    pct = np.where(t > cut, 1 - (t - cut) / max(nb - cut, 1), t / cut)
+    return np.multiply.outer(1 + pct * (div - 1), np.asarray(lr, dtype=float)) / div, pct
+
+# %% ../nbs/05_sgdr.ipynb #aef7ea78
+class CLR(ScheduledLR):
+    "`use_clr`: the cyclical schedule of `clr_lrs`, one cycle per `cycle_len` epochs; with momenta, `mom_start` -> `mom_mid` at the peak -> back."
+    def __init__(self, cycle_len:int, div:float=4, cut_div:float=8, mom_start:float|None=None, mom_mid:float|None=None):
+        store_attr()
+    def schedule(self):
         l = self.learn
-        if l.training: l.set_opt_lrs(self.lrs[min(l.train_iter, len(self.lrs) - 1)])
+        lrs, pct = clr_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.cycle_len * l.n_iter, self.div, self.cut_div)
+        if self.mom_start is not None: self.moms = self.mom_start + pct * (self.mom_mid - self.mom_start)
+        return lrs
 
 # %% ../nbs/05_sgdr.ipynb #598781bc
 @patch
-def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None)->list:
-    "The schedule of one `fit`: SGDR when `cycle_len` is given, else a constant lr; plus cycle snapshots."
+def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None,
+              use_clr=None # `(div, cut_div[, mom_start, mom_mid])`: the cyclical `CLR` schedule instead of SGDR
+             )->list:
+    "The schedule of one `fit`: SGDR when `cycle_len` is given (`CLR` with `use_clr`), else a constant lr; plus cycle snapshots."
     if cycle_len is None: return [ConstantLR()]
-    cbs = [SGDR(n_cycle, cycle_len, cycle_mult, eta_min=getattr(self, 'sgdr_eta_min', 0.),
-                warmup=getattr(self, 'sgdr_warmup', 1/20))]
+    if use_clr is not None: cbs = [CLR(cycle_len, *use_clr)]
+    else: cbs = [SGDR(n_cycle, cycle_len, cycle_mult, eta_min=getattr(self, 'sgdr_eta_min', 0.),
+                      warmup=getattr(self, 'sgdr_warmup', 1/20))]
     if cycle_save_name: cbs.append(SaveCycles(cycle_save_name, cycle_epochs(n_cycle, cycle_len, cycle_mult)))
     return cbs
 
@@ -143,16 +184,12 @@ def one_cycle_lrs(lr, # max lr: a number, or one per layer group (array)
     return np.multiply.outer(frac, np.asarray(lr, dtype=float))
 
 # %% ../nbs/05_sgdr.ipynb #9331620e
-class OneCycle(Callback):
+class OneCycle(ScheduledLR):
     "The 1cycle schedule over a whole fit, per training batch, for every layer group from its `learn.base_lrs`."
-    order = -5
     def __init__(self, pct_start:float=0.25, div:float=25., div_final:float=1e4): store_attr()
-    def before_fit(self):
+    def schedule(self):
         l = self.learn
-        self.lrs = one_cycle_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.pct_start, self.div, self.div_final)
-    def before_batch(self):
-        l = self.learn
-        if l.training: l.set_opt_lrs(self.lrs[min(l.train_iter, len(self.lrs) - 1)])
+        return one_cycle_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.pct_start, self.div, self.div_final)
 
 # %% ../nbs/05_sgdr.ipynb #ead9a4a0
 @patch
