@@ -127,7 +127,7 @@ def _evaluate(learn, out:Path, tta:bool)->dict:
     views, y = learn.TTA(dihedral=True) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
     probs = tta_probs(views, is_multi=True)
     ths, th_scores = choose_thresholds(probs, y)
-    res = dict(f2_plain=float(f2(views[0], y, 0.2)), f2_tta=float(f2(probs, y, 0.2)), f2_final=float(f2(probs, y, ths)),
+    res = dict(f2_plain=float(f2_at(views[0], y, 0.2)), f2_tta=float(f2_at(probs, y, 0.2)), f2_final=float(f2_at(probs, y, ths)),
                thresholds=ths, threshold_scores=th_scores, per_class=per_class_f2(probs, y, learn.data.classes, ths))
     if learn.data.test_ds is not None:
         tv = learn.TTA(dihedral=True, is_test=True)[0] if tta else learn.predict(is_test=True)[None]

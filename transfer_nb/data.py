@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
 # %% ../nbs/01b_data.ipynb #bad3653f
 from __future__ import annotations
-import os, json, math
+import os, gc, json, math
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +22,9 @@ from .core import atomic_path, num_cpus, to_np
 from .transforms import *
 
 # %% auto #0
-__all__ = ['image_extensions', 'ImageLoadError', 'open_image', 'ImageDataset', 'image_files', 'folder_source', 'read_label_csv',
-           'check_files_exist', 'get_cv_idxs', 'multi_hot', 'default_num_workers', 'ImageClassifierData']
+__all__ = ['image_extensions', 'ImageLoadError', 'read_image', 'open_image', 'ImageDataset', 'FilesIndexArrayDataset',
+           'image_files', 'folder_source', 'read_label_csv', 'check_files_exist', 'get_cv_idxs', 'multi_hot',
+           'default_num_workers', 'ImageClassifierData']
 
 # %% ../nbs/01b_data.ipynb #7d3344d9
 class ImageLoadError(OSError):
@@ -39,10 +40,10 @@ def _to_rgb(im:Image.Image)->Image.Image:
     if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
     return im if im.mode == 'RGB' else im.convert('RGB')
 
-def open_image(fn:str|Path, # image file
+def read_image(fn:str|Path, # image file
                min_size:int|None=None # smallest side needed: JPEGs decode at a reduced scale down to it
               )->torch.Tensor:
-    "Read `fn` as a uint8 RGB tensor (3, H, W)."
+    "Read `fn` as a uint8 RGB tensor (3, H, W): what the datasets feed their transforms."
     try:
         with Image.open(fn) as im:
             if min_size and im.format == 'JPEG': im.draft('RGB', (min_size, min_size))
@@ -53,31 +54,62 @@ def open_image(fn:str|Path, # image file
         raise ImageLoadError(f'cannot read image {fn}: {why}') from e
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
+def open_image(fn:str|Path # image file
+              )->np.ndarray:
+    "The lesson's `open_image`: `fn` as a float32 RGB array (H, W, 3) in [0, 1], ready for `val_tfms(...)` or `plt.imshow`."
+    return read_image(fn).permute(1, 2, 0).numpy().astype(np.float32) / 255
+
 # %% ../nbs/01b_data.ipynb #5623d658
 class ImageDataset(Dataset):
     "Image files with labels (class indices, or multi-hot rows when `is_multi`), transformed by `tfm`."
-    def __init__(self, fnames, # image files
+    def __init__(self, files, # image files (paths that open from here)
                  y, # int class indices (n,), or float multi-hot (n, c)
                  classes, # the class names
                  tfm:ImageTfm|None=None, # the pipeline applied to each image
-                 is_multi:bool=False):
-        self.fnames, self.classes, self.tfm, self.is_multi = [Path(f) for f in fnames], list(classes), tfm, is_multi
+                 is_multi:bool=False,
+                 path=None): # the dataset folder `fnames` are given relative to (the lesson's `PATH`)
+        self.path, self.classes, self.tfm, self.is_multi = Path(path or '.'), list(classes), tfm, is_multi
+        self.files = files
         self.y = torch.as_tensor(np.asarray(y), dtype=torch.float32 if is_multi else torch.long)
-        if len(self.y) != len(self.fnames): raise ValueError(f'{len(self.fnames)} files but {len(self.y)} labels')
+        if len(self.y) != len(self.files): raise ValueError(f'{len(self.files)} files but {len(self.y)} labels')
 
-    def __len__(self): return len(self.fnames)
-    def get_x(self, i): return open_image(self.fnames[i], self.tfm.min_load_size if self.tfm else None)
+    @property
+    def files(self)->list[Path]:
+        "The image files, as paths that open from the current folder."
+        return self._files
+    @files.setter
+    def files(self, files): self._files, self._fnames = [Path(f) for f in files], None
+
+    @property
+    def fnames(self)->list[str]:
+        "The files as strings relative to `path`, as the lesson's library gave them: `PATH + ds.fnames[i]` opens one."
+        if getattr(self, '_fnames', None) is None: self._fnames = [os.path.relpath(f, self.path) for f in self.files]
+        return self._fnames
+    @fnames.setter
+    def fnames(self, fnames): self.files = [self.path/f for f in fnames]
+
+    def __len__(self): return len(self.files)
+    def get_x(self, i): return read_image(self.files[i], self.tfm.min_load_size if self.tfm else None)
     def __getitem__(self, i):
         x = self.get_x(i)
         return (self.tfm(x) if self.tfm else x), self.y[i]
     def with_tfm(self, tfm:ImageTfm)->'ImageDataset':
         "The same images and labels seen through another pipeline."
-        return ImageDataset(self.fnames, self.y, self.classes, tfm, self.is_multi)
+        return ImageDataset(self.files, self.y, self.classes, tfm, self.is_multi, self.path)
     def label_names(self, i)->list[str]:
         "The class names of item `i`."
         y = self.y[i]
         return [self.classes[j] for j in torch.nonzero(y).flatten()] if self.is_multi else [self.classes[int(y)]]
+    def denorm(self, x)->np.ndarray:
+        "Normalised image(s), `(3, h, w)` or `(n, 3, h, w)`, tensor or NumPy, as NumPy `(..., h, w, 3)` in [0, 1] for `plt.imshow`."
+        return to_np(self.tfm.denorm(torch.as_tensor(x).float()).movedim(-3, -1))
     def __repr__(self): return f'{type(self).__name__}({len(self)} images, {len(self.classes)} classes, {self.tfm})'
+
+class FilesIndexArrayDataset(ImageDataset):
+    "The lesson's dataset of files (relative to `path`) with integer labels: `FilesIndexArrayDataset([fn], np.array([0]), val_tfms, PATH)`."
+    def __init__(self, fnames, y, transform=None, path=None):
+        y, path = np.asarray(y), Path(path or '.')
+        super().__init__([path/f for f in fnames], y, [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)], transform, False, path)
 
 # %% ../nbs/01b_data.ipynb #ca58caca
 image_extensions = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
@@ -154,21 +186,29 @@ def default_num_workers()->int:
     "Loader worker processes when none are asked for: up to 8, one per CPU."
     return min(8, num_cpus())
 
+class _Loader(DataLoader):
+    "A `DataLoader` that collects the main process's garbage before starting worker processes (see below)."
+    def _get_iterator(self):
+        if self.num_workers > 0: gc.collect()
+        return super()._get_iterator()
+
 class ImageClassifierData:
     "Train/valid(/test) image datasets and their loaders; build with `from_paths` or `from_csv`."
     def __init__(self, path, trn_ds:ImageDataset, val_ds:ImageDataset, test_ds:ImageDataset|None=None,
                  bs:int=64, num_workers:int|None=None):
         self.path, self.trn_ds, self.val_ds, self.test_ds, self.bs = Path(path), trn_ds, val_ds, test_ds, bs
         self.num_workers = default_num_workers() if num_workers is None else num_workers
-        self.trn_dl = self.dl(trn_ds, shuffle=True, drop_last=len(trn_ds) > bs)
-        self.val_dl = self.dl(val_ds)
-        self.test_dl = self.dl(test_ds) if test_ds is not None else None
+        self.trn_dl = self.dl(trn_ds, shuffle=True, drop_last=len(trn_ds) > bs and len(trn_ds) % bs == 1, persistent=True)
+        self.val_dl = self.dl(val_ds, persistent=True)
+        self.test_dl = self.dl(test_ds, persistent=True) if test_ds is not None else None
 
-    def dl(self, ds:Dataset, shuffle:bool=False, bs:int|None=None, drop_last:bool=False)->DataLoader:
+    def dl(self, ds:Dataset, shuffle:bool=False, bs:int|None=None, drop_last:bool=False,
+           persistent:bool=False # keep the worker processes between epochs (for loaders used every epoch)
+          )->DataLoader:
         "A loader over `ds` with this data's batch size and workers."
         nw = self.num_workers
-        return DataLoader(ds, batch_size=bs or self.bs, shuffle=shuffle, drop_last=drop_last, num_workers=nw,
-                          persistent_workers=nw > 0, pin_memory=torch.cuda.is_available())
+        return _Loader(ds, batch_size=bs or self.bs, shuffle=shuffle, drop_last=drop_last, num_workers=nw,
+                       persistent_workers=persistent and nw > 0, pin_memory=torch.cuda.is_available())
 
     classes  = property(lambda self: self.trn_ds.classes, doc='The class names, in label order.')
     c        = property(lambda self: len(self.classes), doc='Number of classes: the size of the model output.')
@@ -177,6 +217,25 @@ class ImageClassifierData:
     val_tfms = property(lambda self: self.val_ds.tfm, doc='The validation pipeline.')
     sz       = property(lambda self: self.trn_tfms.sz, doc='Side of the square images the model sees.')
     stats    = property(lambda self: self.trn_tfms.stats, doc='Normalisation (mean, std).')
+    trn_y    = property(lambda self: to_np(self.trn_ds.y), doc='Training labels as a NumPy array (the lesson\'s `data.trn_y`).')
+    val_y    = property(lambda self: to_np(self.val_ds.y), doc='Validation labels as a NumPy array (the lesson\'s `data.val_y`).')
+
+    @property
+    def fix_dl(self)->DataLoader:
+        "The training images through the validation pipeline, in order (the lesson's `data.fix_dl`)."
+        return self._cached_dl('fix', lambda: self.trn_ds.with_tfm(self.val_tfms))
+    @property
+    def aug_dl(self)->DataLoader:
+        "The validation images through the training augmentation, in order (the lesson's `data.aug_dl`, for TTA)."
+        return self._cached_dl('aug', lambda: self.val_ds.with_tfm(self.trn_tfms))
+    @property
+    def test_aug_dl(self)->DataLoader|None:
+        "The test images through the training augmentation, in order; `None` without a test set."
+        return None if self.test_ds is None else self._cached_dl('test_aug', lambda: self.test_ds.with_tfm(self.trn_tfms))
+    def _cached_dl(self, name, make_ds):
+        cache = self.__dict__.setdefault('_extra_dls', {})
+        if name not in cache: cache[name] = self.dl(make_ds())
+        return cache[name]
 
     def __repr__(self):
         n = lambda ds: len(ds) if ds is not None else 0
@@ -195,7 +254,7 @@ def _test_ds(path, test_name, classes, tfm, is_multi):
         if not found: raise ValueError(f'test folder {folder} holds no images ({", ".join(sorted(image_extensions))})')
         files += found
     y = np.zeros((len(files), len(classes)), np.float32) if is_multi else np.zeros(len(files), np.int64)
-    return ImageDataset(files, y, classes, tfm, is_multi)
+    return ImageDataset(files, y, classes, tfm, is_multi, path)
 
 @patch(cls_method=True)
 def from_paths(cls:ImageClassifierData, path:str|Path, # dataset folder holding `trn_name`, `val_name` (and `test_name`)
@@ -207,7 +266,7 @@ def from_paths(cls:ImageClassifierData, path:str|Path, # dataset folder holding 
     trn_tfm, val_tfm = tfms
     fn, y, classes = folder_source(path, trn_name)
     vfn, vy, _ = folder_source(path, val_name, classes)
-    return cls(path, ImageDataset(fn, y, classes, trn_tfm), ImageDataset(vfn, vy, classes, val_tfm),
+    return cls(path, ImageDataset(fn, y, classes, trn_tfm, path=path), ImageDataset(vfn, vy, classes, val_tfm, path=path),
                _test_ds(path, test_name, classes, val_tfm, False), bs=bs, num_workers=num_workers)
 
 # %% ../nbs/01b_data.ipynb #d320e001
@@ -215,13 +274,15 @@ def from_paths(cls:ImageClassifierData, path:str|Path, # dataset folder holding 
 def from_csv(cls:ImageClassifierData, path:str|Path, # dataset folder
              folder:str, # sub-folder of `path` holding the labelled images, e.g. 'train-jpg'
              csv_fname:str|Path, # CSV of file names and labels, e.g. f'{PATH}train_v2.csv'
-             bs:int=64, tfms=(None, None), val_idxs=None, # rows held out (default: `get_cv_idxs(n)`)
+             bs:int=64, tfms=(None, None), val_idxs=None, # rows held out, counted in the CSV's names sorted (default: `get_cv_idxs(n)`)
              suffix:str='', # appended to each name in the CSV, e.g. '.jpg'
              test_name=None, # sub-folder of unlabelled images to predict on, or a list of them
              num_workers:int|None=None, is_multi:bool|None=None # default: multi-label when a row has several labels
             )->ImageClassifierData:
     "Data from a folder of images and a CSV naming each file and its (space-separated) labels."
     names, labels = read_label_csv(csv_fname)
+    order = sorted(range(len(names)), key=names.__getitem__)  # the lesson's library sorted the names: `val_idxs` index that order
+    names, labels = [names[k] for k in order], [labels[k] for k in order]
     fnames = [Path(path)/folder/f'{n}{suffix}' for n in names]
     check_files_exist(fnames, f'{csv_fname} (looked in {Path(path)/folder} with suffix "{suffix}")')
     classes = sorted({l for labs in labels for l in labs})
@@ -230,7 +291,7 @@ def from_csv(cls:ImageClassifierData, path:str|Path, # dataset folder
     val_idxs = get_cv_idxs(len(names)) if val_idxs is None else np.asarray(val_idxs)
     is_val = np.zeros(len(names), bool); is_val[val_idxs] = True
     trn_tfm, val_tfm = tfms
-    split = lambda mask, tfm: ImageDataset([f for f, m in zip(fnames, mask) if m], y[mask], classes, tfm, is_multi)
+    split = lambda mask, tfm: ImageDataset([f for f, m in zip(fnames, mask) if m], y[mask], classes, tfm, is_multi, path)
     return cls(path, split(~is_val, trn_tfm), split(is_val, val_tfm),
                _test_ds(path, test_name, classes, val_tfm, is_multi), bs=bs, num_workers=num_workers)
 
@@ -263,9 +324,9 @@ def _resize_one(src:Path, dst:Path, targ_sz:int):
 
 def _resized_ds(ds:ImageDataset|None, root:Path, dest:Path, targ_sz:int)->ImageDataset|None:
     if ds is None: return None
-    new = [dest/Path(f).resolve().relative_to(root).with_suffix('.jpg') for f in ds.fnames]  # `f` may be relative
-    with ThreadPoolExecutor(num_cpus()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.fnames, new))
-    return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi)
+    new = [dest/Path(f).resolve().relative_to(root).with_suffix('.jpg') for f in ds.files]  # `f` may be relative
+    with ThreadPoolExecutor(num_cpus()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
+    return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, ds.path)
 
 @patch
 def resize(self:ImageClassifierData, targ_sz:int, # shorter side of the copies, in pixels

@@ -20,7 +20,7 @@ from .transforms import dihedral
 from .learner import Learner
 
 # %% auto #0
-__all__ = ['tta_probs', 'plot_confusion_matrix', 'most_confused']
+__all__ = ['tta_probs', 'plot_confusion_matrix', 'most_confused', 'plots', 'plots_from_files']
 
 # %% ../nbs/09_tta_interpret.ipynb #1dd0b39d
 @patch
@@ -31,11 +31,13 @@ def TTA(self:Learner, n_aug:int=4, # augmented passes, after the plain one
     "Predictions on the plain images and augmented views, stacked `(n_views, n, c)`, and the targets."
     ds = self.data.test_ds if is_test else self.data.val_ds
     if ds is None: raise ValueError('this data has no test set: build it with a `test_name` to predict on one')
-    plain_dl = self.data.dl(ds)
+    plain_dl = self.data.test_dl if is_test else self.data.val_dl
     if dihedral: views = [self.get_preds(plain_dl, tfm_x=partial(_dihedral_k, k=k))[0] for k in range(8)]
     else:
-        aug_dl = self.data.dl(ds.with_tfm(self.data.trn_tfms))
-        views = [self.get_preds(plain_dl)[0]] + [self.get_preds(aug_dl)[0] for _ in range(n_aug)]
+        aug_dl = self.data.test_aug_dl if is_test else self.data.aug_dl
+        plain = self.get_preds(plain_dl)[0]
+        # as the lesson's library: the plain view counts once per 4 augmented ones (`ceil(n_aug/4)` copies)
+        views = [plain] * max(1, math.ceil(n_aug / 4)) + [self.get_preds(aug_dl)[0] for _ in range(n_aug)]
     return to_np(torch.stack(views)), to_np(ds.y)
 
 def _dihedral_k(x, k): return dihedral(x, k)
@@ -70,6 +72,38 @@ def most_confused(cm:np.ndarray, classes:list[str], min_val:int=1)->list[tuple[s
     pairs = [(classes[i], classes[j], int(cm[i, j])) for i, j in zip(*np.nonzero(cm))
              if i != j and cm[i, j] >= min_val]
     return sorted(pairs, key=lambda p: -p[2])
+
+# %% ../nbs/09_tta_interpret.ipynb #3153f1fa
+def _grid(n, rows, figsize, maintitle):
+    import matplotlib.pyplot as plt
+    cols = math.ceil(n / rows)
+    fig, axs = plt.subplots(rows, cols, figsize=figsize, squeeze=False)
+    for ax in axs.flat: ax.axis('off')
+    if maintitle is not None: fig.suptitle(maintitle, fontsize=16)
+    return fig, axs.flat
+
+def plots(ims, # images: `(n, h, w, 3)` / `(n, 3, h, w)` array, or a list of `(h, w, 3)` arrays
+          figsize=(12, 6), rows:int=1, titles=None, maintitle=None, interp:bool=False # smooth the pixels when drawing
+         ):
+    "Draw images in `rows` rows with optional titles (the lesson's `plots`); returns the figure."
+    ims = list(ims)
+    fig, axs = _grid(len(ims), rows, figsize, maintitle)
+    for i, (ax, im) in enumerate(zip(axs, ims)):
+        im = np.asarray(to_np(im))
+        if im.ndim == 3 and im.shape[0] in (1, 3) and im.shape[-1] not in (1, 3): im = im.transpose(1, 2, 0)
+        ax.imshow(im.squeeze(), interpolation=None if interp else 'none')
+        if titles is not None: ax.set_title(titles[i], fontsize=16)
+    return fig
+
+def plots_from_files(imspaths, # image files
+                     figsize=(10, 5), rows:int=1, titles=None, maintitle=None):
+    "Read the images in `imspaths` and draw them in `rows` rows (the lesson's `plots_from_files`); returns the figure."
+    from PIL import Image
+    fig, axs = _grid(len(imspaths), rows, figsize, maintitle)
+    for i, (ax, fn) in enumerate(zip(axs, imspaths)):
+        with Image.open(fn) as im: ax.imshow(np.asarray(im.convert('RGB')))
+        if titles is not None: ax.set_title(titles[i], fontsize=16)
+    return fig
 
 # %% ../nbs/09_tta_interpret.ipynb #ad882d05
 @patch

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .core import atomic_path
-from .learner import f2
+from .learner import f2, f2_at
 
 # %% auto #0
 __all__ = ['opt_th', 'opt_th_per_class', 'cross_fit_f2', 'choose_thresholds', 'per_class_f2', 'preds_to_tags', 'write_submission',
@@ -24,7 +24,7 @@ def opt_th(preds:np.ndarray, # (n, c) validation probabilities
           )->float:
     "The single threshold in `arange(start, end, step)` that maximises the sample-averaged F2."
     ths = np.arange(start, end, step)
-    scores = [float(f2(preds, targs, th)) for th in ths]
+    scores = [float(f2_at(preds, targs, th)) for th in ths]
     return float(ths[int(np.argmax(scores))])
 
 # %% ../nbs/10_planet.ipynb #f9d71822
@@ -66,7 +66,7 @@ def cross_fit_f2(preds:np.ndarray, # (n, c) validation probabilities
     "F2 of the thresholds `fit` gives, each fold scored with thresholds fitted on the other folds; averaged over folds."
     if len(preds) < 2 * n_folds: raise ValueError(f'need at least {2 * n_folds} images for {n_folds} folds, got {len(preds)}')
     fold = np.random.default_rng(seed).permutation(len(preds)) % n_folds
-    return float(np.mean([float(f2(preds[fold == k], targs[fold == k], fit(preds[fold != k], targs[fold != k])))
+    return float(np.mean([float(f2_at(preds[fold == k], targs[fold == k], fit(preds[fold != k], targs[fold != k])))
                           for k in range(n_folds)]))
 
 # %% ../nbs/10_planet.ipynb #0bbc2790

@@ -45,13 +45,13 @@ def state_digest(module:nn.Module # e.g. the features part from `split_head`
     return h.hexdigest()
 
 # %% ../nbs/07_precompute.ipynb #981d944b
-def dataset_digest(ds # an `ImageDataset`, or anything with `fnames` and `y`
+def dataset_digest(ds # an `ImageDataset`, or anything with `files` and `y`
                   )->str:
     "A hash of a dataset's files (names, order, sizes, modification times) and labels."
-    if not hasattr(ds, 'fnames') or not hasattr(ds, 'y'):
-        raise TypeError(f'precompute needs datasets with `fnames` and `y` (like `ImageDataset`), got {type(ds).__name__}')
+    if not hasattr(ds, 'files') or not hasattr(ds, 'y'):
+        raise TypeError(f'precompute needs datasets with `files` and `y` (like `ImageDataset`), got {type(ds).__name__}')
     h = hashlib.blake2b(digest_size=16)
-    for f in ds.fnames:
+    for f in ds.files:
         st = os.stat(f)
         h.update(f'{f}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
     h.update(np.ascontiguousarray(to_np(ds.y)).tobytes())

@@ -18,14 +18,21 @@ __all__ = ['bs_for_size', 'fit_sizes']
 
 # %% ../nbs/08_progressive_resizing.ipynb #dd86fad9
 @patch
-def set_data(self:Learner, data):
-    "Train on `data` from now on (e.g. the same images at another size), keeping the model and the optimizer."
+def set_data(self:Learner, data, # e.g. the same images at another size
+             precompute:bool=False, # switch precomputed activations on (a `ConvLearner`)
+             freeze:bool=True # freeze the body, as the lesson's library did; `False` keeps the current freeze state
+            ):
+    "Train on `data` from now on, keeping the model."
     if list(data.classes) != list(self.data.classes):
         raise ValueError(f'the new data has classes {list(data.classes)[:5]}... but the model was built for '
                          f'{list(self.data.classes)[:5]}... ({self.data.c} classes): build a new learner instead')
     if bool(data.is_multi) != bool(self.data.is_multi):
         raise ValueError('the new data is ' + ('multi-label' if data.is_multi else 'single-label') + ' but the old was not')
+    if precompute and not isinstance(getattr(type(self), 'precompute', None), property):
+        raise ValueError('precompute=True needs a ConvLearner: this learner has no body to precompute')
     self.data = data
+    if freeze or precompute: self.freeze()
+    if precompute: self.precompute = True
 
 # %% ../nbs/08_progressive_resizing.ipynb #0704bb0c
 def bs_for_size(sz:int, base_sz:int, base_bs:int, min_bs:int=4)->int:
