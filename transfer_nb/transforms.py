@@ -1,4 +1,4 @@
-"""The lesson's `tfms_from_model`, `transforms_side_on`/`transforms_top_down` and `max_zoom`, on `torchvision.transforms.v2`.
+"""The lesson's `tfms_from_model`, `transforms_side_on`/`transforms_top_down` and `max_zoom`, doing what fastai 0.7 did, on `torchvision.transforms.v2`.
 
 Docs: https://transfer-nb.github.io/transfer_nb/transforms.html.md"""
 
@@ -7,27 +7,82 @@ Docs: https://transfer-nb.github.io/transfer_nb/transforms.html.md"""
 # %% ../nbs/01a_transforms.ipynb #481c87f1
 from __future__ import annotations
 import math
+import numpy as np
 import torch
+import torch.nn.functional as F
+from PIL import Image
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
 # %% auto #0
-__all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'imagenet_stats', 'inception_stats', 'RandomRotate',
-           'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'RandomZoomCrop', 'CenterSquareCrop', 'ImageTfm',
-           'tfms_from_stats', 'tfms_from_model']
+__all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'imagenet_stats', 'inception_stats', 'rotate',
+           'RandomRotate', 'lighting', 'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'scale_min', 'Scale',
+           'RandomScale', 'RandomCrop', 'CenterCrop', 'ImageTfm', 'tfms_from_stats', 'tfms_from_model']
 
 # %% ../nbs/01a_transforms.ipynb #8e67484e
-def RandomRotate(deg:float=10, # largest rotation, in degrees, either way
-                 p:float=0.75 # probability of rotating at all
-                ):
-    "Rotate by a random angle in `[-deg, deg]` with probability `p`."
-    return v2.RandomApply([v2.RandomRotation(deg, interpolation=v2.InterpolationMode.BILINEAR)], p=p)
+def rotate(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is converted to float in [0, 1]
+           deg:float, # angle in degrees, anticlockwise as displayed
+           fill:str|float='reflect' # 'reflect': mirror the picture into the corners (the lesson); a number: that constant, 0 is black
+          )->torch.Tensor:
+    "Rotate `img` by `deg` degrees about pixel `(W//2, H//2)`, keeping its size (bilinear); the result is float."
+    if isinstance(fill, str) and fill != 'reflect': raise ValueError(f"fill must be 'reflect' or a number, not {fill!r}")
+    x = TF.to_dtype(img, torch.float32, scale=True)
+    x4 = x.reshape(-1, *x.shape[-3:])
+    n, c, h, w = x4.shape
+    cos, sin = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    # Output pixel (i, j) takes the input at its position turned back by `deg` about pixel (w//2, h//2). In
+    # grid_sample's coordinates (-1 and 1 at the outer pixel edges: pixel j sits at (2j+1)/w - 1) that is one affine
+    # map; the image's geometric centre is (ox, oy) from that pixel (0 or -1/2 in each direction).
+    ox, oy = (w - 1) / 2 - w // 2, (h - 1) / 2 - h // 2
+    theta = torch.tensor([[cos, -sin * h / w, 2 / w * (cos * ox - sin * oy - ox)],
+                          [sin * w / h, cos, 2 / h * (sin * ox + cos * oy - oy)]], device=x.device)
+    grid = F.affine_grid(theta.expand(n, 2, 3), [n, c, h, w], align_corners=False)
+    if fill == 'reflect': out = F.grid_sample(x4, grid, 'bilinear', 'reflection', align_corners=False)
+    else: out = F.grid_sample(x4 - fill, grid, 'bilinear', 'zeros', align_corners=False) + fill
+    return out.reshape(x.shape)
 
-def RandomLighting(b:float=0.05, # brightness change, as a fraction
-                   c:float=0.05  # contrast change, as a fraction
-                  ):
-    "Change brightness by up to `b` and contrast by up to `c` (multiplicative factors in `[1-b, 1+b]`, `[1-c, 1+c]`)."
-    return v2.ColorJitter(brightness=b, contrast=c)
+# %% ../nbs/01a_transforms.ipynb #1aa44d57
+class RandomRotate(v2.Transform):
+    "With probability `p`, `rotate` by an angle drawn uniformly from `[-deg, deg]`; returns float in [0, 1]."
+    def __init__(self, deg:float=10, # largest rotation, in degrees, either way
+                 p:float=0.75, # probability of rotating at all
+                 fill:str|float='reflect' # 'reflect' (the lesson) or a constant in [0, 1]; 0 gives torchvision's black corners
+                ):
+        super().__init__()
+        if isinstance(fill, str) and fill != 'reflect': raise ValueError(f"fill must be 'reflect' or a number, not {fill!r}")
+        self.deg, self.p, self.fill = deg, p, fill
+    def make_params(self, flat_inputs):
+        deg = (2 * torch.rand(()).item() - 1) * self.deg
+        return dict(deg=deg if torch.rand(()).item() < self.p else None)
+    def transform(self, inpt, params):
+        x = TF.to_dtype(inpt, torch.float32, scale=True)
+        return x if params['deg'] is None else rotate(x, params['deg'], self.fill)
+    def extra_repr(self): return f'deg={self.deg}, p={self.p}, fill={self.fill!r}'
+
+# %% ../nbs/01a_transforms.ipynb #cadd7335
+def lighting(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is converted to float in [0, 1]
+             b:float, # brightness: added to every pixel
+             c:float  # contrast: factor on each pixel's distance from the image's mean
+            )->torch.Tensor:
+    "`clip((x - mean) * c + mean + b, 0, 1)`, the mean taken over all pixels and channels of each image; the result is float."
+    x = TF.to_dtype(img, torch.float32, scale=True)
+    if b == 0 and c == 1: return x
+    mu = x.mean(dim=(-3, -2, -1), keepdim=True)
+    return ((x - mu) * c + mu + b).clamp_(0, 1)
+
+# %% ../nbs/01a_transforms.ipynb #2129feed
+class RandomLighting(v2.Transform):
+    "`lighting` with brightness from `U(-b, b)` and contrast factor in `[1/(1+c), 1+c]`; returns float in [0, 1]."
+    def __init__(self, b:float=0.05, # largest brightness change, added (pixels are in [0, 1])
+                 c:float=0.05 # contrast change: the factor is `1 + r` or `1 / (1 - r)`, `r ~ U(-c, c)`
+                ):
+        super().__init__()
+        self.b, self.c = b, c
+    def make_params(self, flat_inputs):
+        b, r = (2 * torch.rand(()).item() - 1) * self.b, (2 * torch.rand(()).item() - 1) * self.c
+        return dict(b=b, c=1 / (1 - r) if r < 0 else 1 + r)
+    def transform(self, inpt, params): return lighting(inpt, params['b'], params['c'])
+    def extra_repr(self): return f'b={self.b}, c={self.c}'
 
 # %% ../nbs/01a_transforms.ipynb #8e3199b0
 def dihedral(img:torch.Tensor, # (..., H, W) image or batch
@@ -64,48 +119,114 @@ transforms_basic    = [RandomRotate(10), RandomLighting(0.05, 0.05)]
 transforms_side_on  = transforms_basic + [v2.RandomHorizontalFlip()]
 transforms_top_down = transforms_basic + [RandomDihedral()]
 
+# %% ../nbs/01a_transforms.ipynb #50a95704
+def scale_min(img:torch.Tensor, # (C, H, W) image, `uint8` or float
+              targ:int # the shorter side afterwards
+             )->torch.Tensor:
+    "Resize `img` so that its shorter side is `targ`, the longer one in proportion (rounded down); antialiased bilinear."
+    h, w = img.shape[-2:]
+    ratio = targ / min(h, w)
+    size = [max(math.floor(h * ratio), targ), max(math.floor(w * ratio), targ)]
+    return img if size == [h, w] else TF.resize(img, size, antialias=True)
+
 # %% ../nbs/01a_transforms.ipynb #f413caae
-class RandomZoomCrop(v2.Transform):
-    "Crop a random square of side `min(h, w) / z`, `z ~ U(1, max_zoom)`, and resize it to `sz` x `sz`."
-    def __init__(self, sz:int, max_zoom:float|None=None):
+class Scale(v2.Transform):
+    "Resize so that the shorter side is `sz` (`scale_min`)."
+    def __init__(self, sz:int): # the shorter side afterwards
         super().__init__()
-        self.sz, self.max_zoom = sz, max_zoom or 1.
+        self.sz = sz
+    def transform(self, inpt, params): return scale_min(inpt, self.sz)
+    def extra_repr(self): return f'sz={self.sz}'
+
+class RandomScale(v2.Transform):
+    "With probability `p` resize so that the shorter side is `int(mult * sz)`, `mult ~ U(1, max_zoom)`; otherwise to `sz`."
+    def __init__(self, sz:int, # the shorter side when not zooming
+                 max_zoom:float, # largest zoom factor
+                 p:float=0.75 # probability of zooming at all
+                ):
+        super().__init__()
+        if max_zoom < 1: raise ValueError(f'max_zoom must be at least 1, not {max_zoom}')
+        self.sz, self.max_zoom, self.p = sz, max_zoom, p
     def make_params(self, flat_inputs):
-        h, w = TF.get_size(flat_inputs[0])
-        zoom = 1 + (self.max_zoom - 1) * torch.rand(()).item()
-        side = max(1, int(min(h, w) / zoom))
-        top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
-        return dict(top=top, left=left, height=side, width=side)
-    def transform(self, inpt, params):
-        return TF.resized_crop(inpt, **params, size=[self.sz, self.sz], antialias=True)
-    def extra_repr(self): return f'sz={self.sz}, max_zoom={self.max_zoom}'
+        zoom = torch.rand(()).item() < self.p
+        mult = 1 + (self.max_zoom - 1) * torch.rand(()).item() if zoom else 1.
+        return dict(mult=mult, targ=int(mult * self.sz))
+    def transform(self, inpt, params): return scale_min(inpt, params['targ'])
+    def extra_repr(self): return f'sz={self.sz}, max_zoom={self.max_zoom}, p={self.p}'
 
 # %% ../nbs/01a_transforms.ipynb #5dabf043
-class CenterSquareCrop(v2.Transform):
-    "Crop the largest centred square and resize it to `sz` x `sz`."
-    def __init__(self, sz:int):
+def _check_crop(h, w, sz):
+    if min(h, w) < sz: raise ValueError(f'cannot crop {sz} x {sz} from an image of {h} x {w}: scale it first')
+
+class RandomCrop(v2.Transform):
+    "A random `sz` x `sz` square: offsets `int(u * (H - sz))`, `int(v * (W - sz))` with `u, v ~ U(0, 1)`."
+    def __init__(self, sz:int): # side of the square
+        super().__init__()
+        self.sz = sz
+    def make_params(self, flat_inputs):
+        h, w = TF.get_size(flat_inputs[0])
+        _check_crop(h, w, self.sz)
+        return dict(top=int(torch.rand(()).item() * (h - self.sz)), left=int(torch.rand(()).item() * (w - self.sz)))
+    def transform(self, inpt, params):
+        t, l = params['top'], params['left']
+        return inpt[..., t:t + self.sz, l:l + self.sz]
+    def extra_repr(self): return f'sz={self.sz}'
+
+class CenterCrop(v2.Transform):
+    "The centred `sz` x `sz` square (offsets rounded up when the margin is odd)."
+    def __init__(self, sz:int): # side of the square
         super().__init__()
         self.sz = sz
     def transform(self, inpt, params):
         h, w = TF.get_size(inpt)
-        side = min(h, w)
-        return TF.resized_crop(inpt, (h - side) // 2, (w - side) // 2, side, side, size=[self.sz, self.sz], antialias=True)
+        _check_crop(h, w, self.sz)
+        t, l = math.ceil((h - self.sz) / 2), math.ceil((w - self.sz) / 2)
+        return inpt[..., t:t + self.sz, l:l + self.sz]
     def extra_repr(self): return f'sz={self.sz}'
 
 # %% ../nbs/01a_transforms.ipynb #58c75a11
 imagenet_stats  = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 inception_stats = ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
 
+# %% ../nbs/01a_transforms.ipynb #d91f1265
+def _image_tensor(img)->torch.Tensor:
+    "A (3, H, W) `uint8` or float tensor from a CHW tensor, an HWC numpy array or a PIL image."
+    if isinstance(img, Image.Image): img = np.array(img.convert('RGB'))
+    if isinstance(img, np.ndarray):
+        if img.ndim == 2: img = img[..., None]
+        if img.ndim == 3 and img.shape[-1] not in (1, 3) and img.shape[0] in (1, 3): img = img.transpose(1, 2, 0)
+        if img.ndim != 3: raise ValueError(f'expected an (H, W, 3) image array, got shape {img.shape}')
+        img = torch.from_numpy(img if img.flags.writeable else img.copy()).permute(2, 0, 1)
+    if not isinstance(img, torch.Tensor):
+        raise TypeError(f'expected an image as a torch tensor, numpy array or PIL image, got {type(img).__name__}')
+    if img.ndim == 2: img = img[None]
+    if img.ndim != 3 or img.shape[0] not in (1, 3):
+        raise ValueError(f'expected a (3, H, W) image tensor or (H, W, 3) array, got shape {tuple(img.shape)}')
+    if img.shape[0] == 1: img = img.expand(3, -1, -1)
+    if img.is_floating_point():
+        img = img.float()
+        if img.numel() and img.max() > 1.5: raise ValueError(f'float images must be in [0, 1], this one reaches {img.max():.4g}')
+    elif img.dtype != torch.uint8: raise TypeError(f'expected uint8 or float pixels, got {img.dtype}')
+    return img
+
 # %% ../nbs/01a_transforms.ipynb #4004060a
 class ImageTfm:
-    "uint8 (3, H, W) image -> float (3, sz, sz) normalised tensor; random crop + `aug_tfms` when `train`."
-    def __init__(self, sz:int, stats=imagenet_stats, aug_tfms=None, max_zoom:float|None=None, train:bool=True):
+    "One image -> float (3, sz, sz) normalised tensor: scale, `aug_tfms` (training), crop, normalise, as in fastai 0.7."
+    def __init__(self, sz:int, # side of the square the model sees
+                 stats=imagenet_stats, # (mean, std) per channel
+                 aug_tfms=None, # augmentations, run (training only) on the scaled image before the crop
+                 max_zoom:float|None=None, # training: `RandomScale` up to this factor (else `Scale`)
+                 train:bool=True # random zoom and crop + `aug_tfms`, or scale and centre crop
+                ):
         self.sz, self.stats, self.max_zoom, self.train = sz, stats, max_zoom, train
         self.aug_tfms = list(aug_tfms or []) if train else []
-        crop = RandomZoomCrop(sz, max_zoom) if train else CenterSquareCrop(sz)
-        self.pipe = v2.Compose([crop, *self.aug_tfms, v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)])
+        if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *self.aug_tfms, RandomCrop(sz)]
+        else: self.steps = [Scale(sz), CenterCrop(sz)]
+        self.pipe = v2.Compose([*self.steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)])
 
-    def __call__(self, img:torch.Tensor)->torch.Tensor: return self.pipe(img)
+    def __call__(self, img # (3, H, W) uint8 tensor, (H, W, 3) numpy array (uint8, or float in [0, 1]) or PIL image
+                )->torch.Tensor:
+        return self.pipe(_image_tensor(img))
 
     def denorm(self, x:torch.Tensor)->torch.Tensor:
         "Undo the normalisation: float image(s) in [0, 1] for display."
@@ -119,7 +240,7 @@ class ImageTfm:
 
     def __repr__(self):
         kind = 'train' if self.train else 'valid'
-        return f'ImageTfm({kind}, sz={self.sz}, stats={self.stats}, max_zoom={self.max_zoom}, aug_tfms={self.aug_tfms})'
+        return f'ImageTfm({kind}, sz={self.sz}, stats={self.stats}, steps={self.steps})'
 
 # %% ../nbs/01a_transforms.ipynb #1a0745da
 def tfms_from_stats(stats, # (mean, std) per channel, e.g. `imagenet_stats`
