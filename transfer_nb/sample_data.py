@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_data.html.md"""
 
 # %% ../nbs/02_sample_data.ipynb #f32f0175
 from __future__ import annotations
-import functools, json, os
+import functools, json, os, re
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,8 +17,9 @@ from PIL import Image
 from .core import atomic_path
 
 # %% auto #0
-__all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'kaggle_placeholder', 'scene_classes',
-           'sample_planet_tags', 'draw_planet_chip', 'make_planet_sample', 'draw_scene', 'make_scenes_sample']
+__all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'kaggle_placeholder', 'scene_classes', 'dog_breeds',
+           'sample_planet_tags', 'draw_planet_chip', 'make_planet_sample', 'draw_scene', 'make_scenes_sample',
+           'make_dogscats_sample', 'make_dogbreeds_sample']
 
 # %% ../nbs/02_sample_data.ipynb #06c94bd7
 planet_shares = {'primary': .927, 'clear': .702, 'agriculture': .304, 'road': .199, 'water': .183,
@@ -414,7 +415,7 @@ def make_planet_sample(path:str|Path, # folder to write (created if needed)
     return path
 
 # %% ../nbs/02_sample_data.ipynb #aff06a83
-scene_classes = ['city', 'desert', 'forest', 'mountains']  # what `draw_scene` can draw
+scene_classes = ['city', 'desert', 'forest', 'mountains', 'lake', 'fields']  # what `draw_scene` can draw (new kinds go last: a kind's place seeds its pictures)
 
 class _Scene:
     "A side-on canvas (3 colour planes) drawn at twice `size`, coordinates from 0 to 1, y pointing down."
@@ -434,10 +435,10 @@ class _Scene:
         "Blend `color` (3 values or 3 planes) into the canvas (or its part `sl`) with opacity `alpha`."
         for ch in range(3): x = self.img[ch] if sl is None else self.img[ch][sl]; x += alpha * (color[ch] - x)
 
-    def result(self, rng):
-        "The scene averaged down to its output size, with a little sensor noise, as `H x W x 3` uint8."
-        n = self.out
-        small = self.img.reshape(3, n, 2, n, 2).mean((2, 4))
+    def result(self, rng, box=None):
+        "The scene (or its window `box` = `(top, left, height, width)` in output pixels) averaged down, with sensor noise, as `H x W x 3` uint8."
+        top, left, h, w = box or (0, 0, self.out, self.out)
+        small = self.img[:, 2 * top:2 * (top + h), 2 * left:2 * (left + w)].reshape(3, h, 2, w, 2).mean((2, 4))
         return _to_uint8(np.ascontiguousarray(small), rng)
 
 _skies = np.float32([[(.30, .50, .85), (.72, .83, .95)], [(.55, .57, .60), (.80, .80, .80)],   # (top, horizon):
@@ -527,51 +528,244 @@ def _desert(c, rng, horizon):
                  ((np.abs(c.x - arm_x) < w / 2) & (c.y > arm_y - h * .3) & (c.y < arm_y))
         c.paint(_jit(rng, (.25, .45, .22), .08), cactus)
 
-_scene_drawers = {'city': _city, 'desert': _desert, 'forest': _forest, 'mountains': _mountains}
+_water_colors = np.float32([(.16, .30, .45), (.24, .40, .48), (.22, .34, .30), (.35, .45, .55)])
+
+def _lake(c, rng, horizon):
+    "Still water from a low far shore towards the viewer: it mirrors the sky, with broken flat ripples, now and then a sail."
+    sky = c.img[:, max(int(horizon * c.size) - 2, 0)].mean(1)
+    near = rng.uniform(.85, 1.1)
+    bumps = np.interp(c.x, np.linspace(0, 1, 24), rng.uniform(0, .025, 24)).astype(np.float32)
+    col, shore = _pick(rng, _water_colors, .06), _pick(rng, _tree_colors, .08) * .8
+    d = np.clip((c.y - horizon) / (near - horizon), 0, 1)
+    water = ((c.y > horizon) & (c.y < near)).astype(np.float32)
+    c.paint([sky[ch] * (1 - d) * .5 + col[ch] * (.5 + .5 * d) for ch in range(3)], water)
+    ripples = (np.sin(2 * np.pi * rng.uniform(18, 30) * np.sqrt(d) + rng.uniform(0, 6.3)) > .5) & (_smooth(c, rng, 8) > .3)
+    c.paint(np.minimum(sky * 1.15, 1), water * ripples * .6)
+    c.paint(shore, (c.y > horizon - .012 - bumps) & (c.y < horizon + .004))
+    if rng.random() < .5:
+        bx, by, s = rng.uniform(.15, .85), horizon + rng.uniform(.04, .2), rng.uniform(.05, .1)
+        c.paint(_jit(rng, (.30, .22, .18), .1), (np.abs(c.x - bx) < s * (.6 - (c.y - by) / s)) & (c.y > by) & (c.y < by + s * .25))
+        c.paint(_jit(rng, (.92, .92, .88), .03), (c.y < by) & (c.y > by - 1.6 * s) & (c.x > bx) & (c.x - bx < (c.y - by + 1.6 * s) * .5))
+
+_crop_colors = np.float32([(.36, .52, .22), (.78, .68, .36), (.46, .34, .24), (.55, .60, .30), (.66, .55, .42)])
+
+def _fields(c, rng, horizon):
+    "Farmland: crop rows converging on a point on the horizon, fields of several colours, and now and then round hay bales."
+    vx = rng.uniform(.1, .9)
+    depth = np.maximum(c.y - horizon, 1e-3)
+    slope = (c.x - vx) / depth
+    below = (c.y > horizon + .003).astype(np.float32)
+    edges = np.sort(rng.uniform(-4, 4, rng.integers(1, 4)))
+    field = np.searchsorted(edges, slope)
+    freq = rng.uniform(4, 8)
+    rows = .5 + .5 * np.sin(2 * np.pi * freq * slope)
+    cols = _crop_colors[rng.integers(len(_crop_colors), size=len(edges) + 1)] * (1 + rng.normal(0, .05, (len(edges) + 1, 1))).astype(np.float32)
+    c.paint([cols[field, ch] * (.82 + .3 * rows) for ch in range(3)], below)
+    for _ in range(rng.integers(0, 5)):
+        by = horizon + rng.uniform(.05, .35); r = .025 + .12 * (by - horizon)
+        bx = rng.uniform(0, 1)
+        c.paint(_jit(rng, (.80, .66, .30), .06), ((c.x - bx) / 1.3) ** 2 + (c.y - by + r) ** 2 < r * r)
+
+_scene_drawers = {'city': _city, 'desert': _desert, 'forest': _forest, 'mountains': _mountains, 'lake': _lake, 'fields': _fields}
 
 # %% ../nbs/02_sample_data.ipynb #09cd8fa3
-def draw_scene(cls:str, # one of `scene_classes`
-               size:int=64, # side in pixels
-               seed:int|tuple=0 # seed (or tuple of ints): the same seed gives the same picture
-              )->np.ndarray:
-    "A `size` x `size` x 3 uint8 side-on scene of class `cls`."
-    if cls not in _scene_drawers: raise ValueError(f"Unknown scene class {cls!r}; expected one of {scene_classes}")
-    if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
-    with _one_blas_thread(): return _draw_scene(cls, size, seed)
+def _stream(seed, k):
+    "Random stream `k` of a picture's `seed`, independent of `default_rng(seed)` and of the other streams."
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
 
-def _draw_scene(cls, size, seed):
+def _hw(size):
+    "`(height, width)` from a side or a pair."
+    h, w = (size, size) if isinstance(size, (int, np.integer)) else size
+    return int(h), int(w)
+
+def draw_scene(cls:str, # one of `scene_classes`
+               size:int|tuple=64, # side in pixels, or `(height, width)`
+               seed:int|tuple=0, # seed (or tuple of ints): the same seed gives the same picture
+               mix:str|None=None, # another of `scene_classes`, shown in a band at the left or right edge
+               share:float=0. # the band's share of the picture's width, from 0 to 0.5
+              )->np.ndarray:
+    "A `size` x `size` (or `height` x `width`) x 3 uint8 side-on scene of class `cls`, with a band of `mix` if given."
+    for k in (cls, mix):
+        if k is not None and k not in _scene_drawers: raise ValueError(f"Unknown scene class {k!r}; expected one of {scene_classes}")
+    if min(_hw(size)) < 8: raise ValueError(f"size must be at least 8 px, got {size}")
+    if not 0 <= share <= .5: raise ValueError(f"share must be between 0 and 0.5 (`cls` fills most of the picture), got {share}")
+    with _one_blas_thread(): return _draw_scene(cls, size, seed, mix, share)
+
+def _crop(rng, side, h, w, horizon):
+    "Top-left corner of an `h` x `w` window of a `side`-px square scene: a wide one keeps the horizon in view."
+    if h < side: return int(np.clip(round(horizon * side - rng.uniform(.5, .8) * h), 0, side - h)), 0
+    return 0, int(rng.integers(0, side - w + 1))
+
+def _blend_band(c, back, mix, share, rng, horizon, left, w):
+    "Draw `mix` over `back` (the bare backdrop) and show it in a band `share` of the window's width, at its left or right edge."
+    other = _Scene(c.out); other.img = back
+    _scene_drawers[mix](other, rng, horizon)
+    u = (c.x * c.out - left) / w  # 0 to 1 across the window
+    if rng.random() < .5: u = 1 - u
+    edge = share + .03 * np.sin(2 * np.pi * (rng.uniform(1, 3) * c.y + rng.random()))
+    c.paint(other.img, np.clip((edge - u) * w / 1.5 + .5, 0, 1))  # a seam 1.5 px soft
+
+def _draw_scene(cls, size, seed, mix=None, share=0.):
+    h, w = _hw(size); side = max(h, w)
     rng = np.random.default_rng(seed)
-    c = _Scene(size)
+    c = _Scene(side)
     horizon = rng.uniform(.55, .75)
     _backdrop(c, rng, horizon)
+    back = c.img.copy() if mix is not None and share > 0 else None
     _scene_drawers[cls](c, rng, horizon)
-    return c.result(rng)
+    top, left = _crop(_stream(seed, 1), side, h, w, horizon) if (h, w) != (side, side) else (0, 0)
+    if back is not None: _blend_band(c, back, mix, share, _stream(seed, 2), horizon, left, w)
+    return c.result(rng, (top, left, h, w))
 
 # %% ../nbs/02_sample_data.ipynb #f65da0dd
+def _class_kinds(classes):
+    "`{name: kind}`: which of `scene_classes` each class is drawn as (see the text above)."
+    if isinstance(classes, dict): kinds = dict(classes)
+    else:
+        names = list(classes)
+        if len(set(names)) < len(names): raise ValueError(f"class names must be distinct, got {names}")
+        own = [n for n in names if n not in scene_classes]
+        free = [k for k in scene_classes if k not in names]
+        if len(own) > len(free): raise ValueError(f"at most {len(scene_classes)} classes (kinds of scene: {scene_classes}), got {names}")
+        kinds = {n: dict(zip(own, free)).get(n, n) for n in names}
+    if not kinds: raise ValueError("classes must name at least one class")
+    for n, k in kinds.items():
+        if not isinstance(n, str) or not n.strip() or n.startswith('.') or any(ch in n for ch in '/\\'):
+            raise ValueError(f"class name {n!r} cannot be a folder name")
+        if k not in scene_classes: raise ValueError(f"class {n!r}: unknown kind of scene {k!r}; expected one of {scene_classes}")
+    if len(set(kinds.values())) < len(kinds): raise ValueError(f"each class needs a kind of scene of its own (distinct), got {kinds}")
+    return kinds
+
+def _check_size(size):
+    "A side (int) or a range `[lo, hi]` of sides, at least 8 px."
+    if isinstance(size, (int, np.integer)): lo = hi = int(size)
+    else:
+        try: lo, hi = map(int, size)
+        except (TypeError, ValueError): raise ValueError(f"size must be a side in pixels or a (lo, hi) range, got {size!r}") from None
+    if lo < 8 or lo > hi: raise ValueError(f"size must be at least 8 px (and lo <= hi), got {size}")
+    return lo if isinstance(size, (int, np.integer)) else [lo, hi]
+
+def _check_difficulty(d):
+    if not isinstance(d, (int, float, np.number)) or not 0 <= d <= 1: raise ValueError(f"difficulty must be a number from 0 to 1, got {d!r}")
+    return float(d)
+
+_aspects, _aspect_p = [1, 5 / 4, 4 / 3, 3 / 2, 16 / 9], [.1, .1, .5, .2, .1]
+
+def _photo_size(seed, lo, hi):
+    "`(height, width)` of a photo-like picture with both sides in `lo..hi`: mostly 4:3, a third of them upright."
+    rng = _stream(seed, 3)
+    a = min(rng.choice(_aspects, p=_aspect_p), hi / lo)
+    long = int(rng.integers(min(int(np.ceil(lo * a - 1e-9)), hi), hi + 1))
+    short = int(np.clip(round(long / a), lo, hi))
+    return (long, short) if rng.random() < 1 / 3 else (short, long)
+
+def _hard_case(seed, others, d):
+    "`(mix, share)` of one picture at difficulty `d`: a band of one of `others`, `share` = u^((1-d)/d) / 2."
+    if d <= 0 or not others: return None, 0.
+    rng = _stream(seed, 4)
+    return others[rng.integers(len(others))], .5 * rng.random() ** ((1 - d) / d)
+
+def _scene_picture(kind, seed, size, kinds, d):
+    "The picture of `kind` with `seed`: square or photo-shaped (`size`), with a band of another of `kinds` at difficulty `d`."
+    hw = _photo_size(seed, *size) if isinstance(size, list) else size
+    return _draw_scene(kind, hw, seed, *_hard_case(seed, [k for k in kinds if k != kind], d))
+
+def _scene_jobs(kinds, n_per_class, n_valid, n_test, seed):
+    "`(split, name, i, kind, seed)` of every picture: `n_per_class` and `n_valid` per class, then the test pictures, classes shuffled."
+    jobs = [(split, n, i, k, (seed, s, scene_classes.index(k), i))
+            for s, (split, count) in enumerate([('train', n_per_class), ('valid', n_valid)]) for n, k in kinds.items() for i in range(count)]
+    names = list(kinds)
+    test_cls = np.random.default_rng((seed, 3)).permutation(np.arange(n_test) % len(names))
+    return jobs + [('test', names[c], i, kinds[names[c]], (seed, 2, i)) for i, c in enumerate(test_cls)]
+
+def _write_scenes(path, meta, pictures, image_dirs, size, kinds, d, texts=None):
+    "Draw `pictures` (`(file, kind, seed)`) and write `texts` (`{file: text}`) under `path`, unless it holds this sample already."
+    texts = texts or {}
+    if _ready(path, meta, [f for f, _, _ in pictures] + list(texts), image_dirs): return path
+    kinds = list(kinds.values())
+    with _one_blas_thread():
+        _run([lambda f=f, k=k, s=s: _save_jpg(_scene_picture(k, s, size, kinds, d), path / f) for f, k, s in pictures])
+    for f, t in texts.items(): _save_text(t, path / f)
+    _finish(path, meta)
+    return path
+
 def make_scenes_sample(path:str|Path, # folder to write (created if needed)
                        n_per_class:int=40, # training images per class
                        n_valid:int=12, # validation images per class
                        n_test:int=12, # unlabelled test images, classes mixed
-                       size:int=64, # side of each image in pixels
-                       classes:tuple|list=('city', 'forest', 'mountains'), # some of `scene_classes`
-                       seed:int=0 # same seed, same bytes
+                       size:int|tuple=64, # side of each (square) image in pixels, or a `(lo, hi)` range of photo-like sides
+                       classes:list|tuple|dict=('city', 'forest', 'mountains'), # kinds from `scene_classes`, names of your own, or a dict name -> kind
+                       seed:int=0, # same seed, same bytes
+                       difficulty:float=0. # 0: every picture shows its class alone; towards 1, more pictures share it with another class
                       )->Path:
     "Write (or reuse) a single-label folder dataset (`train/<class>/`, `valid/<class>/`, `test/`) under `path`; return `path`."
     _check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
-    classes = list(classes)
-    bad = [c for c in classes if c not in scene_classes]
-    if bad or not classes or len(set(classes)) < len(classes):
-        raise ValueError(f"classes must be distinct names from {scene_classes}, got {classes}")
-    if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
+    kinds, size, difficulty = _class_kinds(classes), _check_size(size), _check_difficulty(difficulty)
     path = Path(path)
     meta = dict(kind='scenes', version=_version, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
-                size=size, classes=classes, seed=seed)
-    jobs = [(f'{split}/{c}/{i:04d}.jpg', c, (seed, k, scene_classes.index(c), i))
-            for k, (split, n) in enumerate([('train', n_per_class), ('valid', n_valid)]) for c in classes for i in range(n)]
-    test_cls = np.random.default_rng((seed, 3)).permutation(np.arange(n_test) % len(classes))
-    jobs += [(f'test/{i:04d}.jpg', classes[k], (seed, 2, i)) for i, k in enumerate(test_cls)]
-    if _ready(path, meta, [f for f, _, _ in jobs], ['train', 'valid', 'test']): return path
-    with _one_blas_thread():
-        _run([lambda f=f, c=c, s=s: _save_jpg(_draw_scene(c, size, s), path / f) for f, c, s in jobs])
-    _finish(path, meta)
-    return path
+                size=size, classes=kinds, seed=seed, difficulty=difficulty)
+    pictures = [(f'test/{i:04d}.jpg' if split == 'test' else f'{split}/{n}/{i:04d}.jpg', k, s)
+                for split, n, i, k, s in _scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
+    return _write_scenes(path, meta, pictures, ['train', 'valid', 'test'], size, kinds, difficulty)
+
+# %% ../nbs/02_sample_data.ipynb #5d000007
+def make_dogscats_sample(path:str|Path, # folder to write (created if needed)
+                         n_per_class:int=100, # training images per class
+                         n_valid:int=40, # validation images per class
+                         n_test:int=20, # unlabelled images in `test1/`
+                         size:int|tuple=(60, 120), # range of photo-like sides in pixels (or one side: square pictures)
+                         kinds:tuple=('forest', 'mountains'), # the kinds of scene drawn as the cats and the dogs
+                         seed:int=0, # same seed, same bytes
+                         difficulty:float=.4 # as in `make_scenes_sample`: a handful of mistakes (calibrated below)
+                        )->Path:
+    "Write (or reuse) lesson 1's layout under `path`: `train/{cats,dogs}/cat.<n>.jpg|dog.<n>.jpg`, `valid/...`, `test1/<n>.jpg`."
+    _check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
+    if isinstance(kinds, str) or len(kinds) != 2: raise ValueError(f"kinds must be two kinds of scene (the cats', the dogs'), got {kinds!r}")
+    kinds = _class_kinds(dict(zip(['cats', 'dogs'], kinds)))
+    size, difficulty = _check_size(size), _check_difficulty(difficulty)
+    path = Path(path)
+    meta = dict(kind='dogscats', version=_version, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
+                size=size, classes=kinds, seed=seed, difficulty=difficulty)
+    def fname(split, n, i):  # Kaggle numbers cats and dogs apart, 0 up; the test images 1 up
+        return f'test1/{i + 1}.jpg' if split == 'test' else f'{split}/{n}/{n[:-1]}.{i + (n_per_class if split == "valid" else 0)}.jpg'
+    pictures = [(fname(split, n, i), k, s) for split, n, i, k, s in _scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
+    return _write_scenes(path, meta, pictures, ['train', 'valid', 'test1'], size, kinds, difficulty)
+
+# %% ../nbs/02_sample_data.ipynb #5d000011
+dog_breeds = ['scottish_deerhound', 'beagle', 'pug', 'siberian_husky', 'golden_retriever', 'chihuahua']  # Kaggle's spelling
+
+def _hex_ids(rng, n):
+    "`n` distinct ids of 32 hexadecimal characters, like Kaggle's."
+    ids = [rng.bytes(16).hex() for _ in range(n)]
+    if len(set(ids)) < n: raise RuntimeError("two ids collided (a 1 in 2**100 event): try another seed")
+    return ids
+
+def make_dogbreeds_sample(path:str|Path, # folder to write (created if needed)
+                          n_train:int=240, # labelled images in `train/`
+                          n_test:int=60, # unlabelled images in `test/`
+                          size:int|tuple=(60, 120), # range of photo-like sides in pixels (or one side: square pictures)
+                          breeds:list|tuple|dict=tuple(dog_breeds), # up to six breed names, or a dict breed -> kind of scene
+                          seed:int=0, # same seed, same bytes
+                          difficulty:float=.4, # as in `make_scenes_sample`
+                          imbalance:float=2. # the first breed is this many times as common as the last
+                         )->Path:
+    "Write (or reuse) Kaggle's dog-breed layout under `path`: `train/<id>.jpg`, `labels.csv`, `test/<id>.jpg`, `sample_submission.csv`."
+    _check_counts(n_train=n_train, n_test=n_test, seed=seed)
+    kinds = _class_kinds(breeds)
+    bad = [b for b in kinds if not re.fullmatch(r'[\w.-]+', b)]
+    if bad: raise ValueError(f"breed names go into CSV headers and labels: letters, digits, '_', '.', '-' only, got {bad}")
+    size, difficulty = _check_size(size), _check_difficulty(difficulty)
+    if not isinstance(imbalance, (int, float, np.number)) or not imbalance >= 1: raise ValueError(f"imbalance must be at least 1, got {imbalance!r}")
+    path = Path(path)
+    meta = dict(kind='dogbreeds', version=_version, n_train=n_train, n_test=n_test, size=size, breeds=kinds, seed=seed,
+                difficulty=difficulty, imbalance=float(imbalance))
+    names, weights = list(kinds), np.linspace(imbalance, 1, len(kinds))
+    ids, rng = _hex_ids(np.random.default_rng((seed, 6)), n_train + n_test), np.random.default_rng((seed, 7))
+    trn = list(zip(ids[:n_train], rng.permutation(np.repeat(names, _round_counts(n_train, weights)))))
+    tst = list(zip(ids[n_train:], rng.permutation(np.repeat(names, _round_counts(n_test, weights)))))
+    pictures = [(f'{folder}/{i}.jpg', kinds[b], (seed, s, k)) for folder, s, rows in [('train', 4, trn), ('test', 5, tst)]
+                for k, (i, b) in enumerate(rows)]
+    p = ','.join([str(1 / len(names))] * len(names))
+    texts = {'labels.csv': 'id,breed\n' + ''.join(f'{i},{b}\n' for i, b in sorted(trn)),
+             'sample_submission.csv': f"id,{','.join(sorted(names))}\n" + ''.join(f'{i},{p}\n' for i, _ in sorted(tst))}
+    return _write_scenes(path, meta, pictures, ['train', 'test'], size, kinds, difficulty, texts)
