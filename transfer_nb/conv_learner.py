@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/differential_lrs.html.md"""
 
 # %% ../nbs/06_differential_lrs.ipynb #298017dc
 from __future__ import annotations
-import http.client, socket, warnings
+import http.client, numbers, re, socket, warnings
 from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,9 +22,10 @@ from .learner import *
 
 # %% auto #0
 __all__ = ['lite0_repeats', 'arch_meta', 'PretrainedWeightsUnavailable', 'hub_file', 'hub_state_dict', 'resnet_layers',
-           'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50', 'effnet_key_to_timm',
-           'effnet_layers', 'efficientnet_lite0', 'create_body', 'num_features', 'AdaptiveConcatPool2d', 'create_head',
-           'create_cnn_model', 'cnn_layer_groups', 'ConvLearner']
+           'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50', 'vgg_layers', 'densenet_layers',
+           'densenet_key', 'vgg16', 'vgg19', 'resnext101', 'resnext101_64', 'wrn', 'dn121', 'dn161', 'dn169', 'dn201',
+           'effnet_key_to_timm', 'effnet_layers', 'efficientnet_lite0', 'create_body', 'num_features',
+           'AdaptiveConcatPool2d', 'create_head', 'create_cnn_model', 'cnn_layer_groups', 'ConvLearner']
 
 # %% ../nbs/06_differential_lrs.ipynb #af4fa2d8
 def arch_meta(stats:tuple, # (mean, std) the pretrained weights expect
@@ -70,9 +71,12 @@ def resnet_layers(m:nn.Module)->list:
     "The body layers of a torchvision ResNet/ResNeXt: everything before `avgpool` and `fc`."
     return [m.conv1, m.bn1, m.relu, m.maxpool, m.layer1, m.layer2, m.layer3, m.layer4]
 
-def _torchvision(builder, weights, pretrained):
+def _torchvision(builder, weights, pretrained, key=None):
+    "torchvision's `builder` with random weights, then `weights` loaded through `hub_state_dict` when `pretrained`."
     m = builder(weights=None)
-    if pretrained: m.load_state_dict(hub_state_dict(weights))
+    if pretrained:
+        sd = hub_state_dict(weights)
+        m.load_state_dict(sd if key is None else {key(k): v for k, v in sd.items()})
     return m
 
 # %% ../nbs/06_differential_lrs.ipynb #61ec8534
@@ -107,6 +111,69 @@ def resnet152(pretrained:bool=True):
 def resnext50(pretrained:bool=True):
     "ResNeXt-50 (32x4d), with ImageNet weights when `pretrained`."
     return _torchvision(tvm.resnext50_32x4d, resnext50.weights, pretrained)
+
+# %% ../nbs/06_differential_lrs.ipynb #eb2c7651
+def vgg_layers(m:nn.Module)->list:
+    "The body layers of a torchvision VGG: the convolutions, BatchNorms, ReLUs and max pools of `features`, one by one."
+    return list(m.features)
+
+def densenet_layers(m:nn.Module)->list:
+    "The body layers of a torchvision DenseNet: the children of `features`, `conv0` to `norm5`."
+    return list(m.features)
+
+_dn_old = re.compile(r'(denselayer\d+\.(?:norm|conv))\.([12])\.')
+def densenet_key(k:str # a key of torchvision's DenseNet checkpoint file
+                )->str:
+    "The model's name for DenseNet checkpoint key `k`: `...denselayer3.norm.1.weight` becomes `...denselayer3.norm1.weight`."
+    return _dn_old.sub(r'\1\2.', k)
+
+# %% ../nbs/06_differential_lrs.ipynb #9175a012
+@arch_meta(imagenet_stats, vgg_layers, 22, tvm.VGG16_BN_Weights.IMAGENET1K_V1)
+def vgg16(pretrained:bool=True):
+    "VGG-16 with BatchNorm (torchvision `vgg16_bn`, as in fastai 0.7), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.vgg16_bn, vgg16.weights, pretrained)
+
+@arch_meta(imagenet_stats, vgg_layers, 22, tvm.VGG19_BN_Weights.IMAGENET1K_V1)
+def vgg19(pretrained:bool=True):
+    "VGG-19 with BatchNorm (torchvision `vgg19_bn`, as in fastai 0.7), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.vgg19_bn, vgg19.weights, pretrained)
+
+@_resnet(tvm.ResNeXt101_32X8D_Weights.IMAGENET1K_V1)
+def resnext101(pretrained:bool=True):
+    "ResNeXt-101 32x8d (torchvision has no 32x4d, fastai 0.7's `resnext101`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.resnext101_32x8d, resnext101.weights, pretrained)
+
+@_resnet(tvm.ResNeXt101_64X4D_Weights.IMAGENET1K_V1)
+def resnext101_64(pretrained:bool=True):
+    "ResNeXt-101 64x4d (torchvision `resnext101_64x4d`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.resnext101_64x4d, resnext101_64.weights, pretrained)
+
+@_resnet(tvm.Wide_ResNet50_2_Weights.IMAGENET1K_V1)
+def wrn(pretrained:bool=True):
+    "Wide ResNet-50-2 (torchvision `wide_resnet50_2`, for fastai 0.7's `wrn_50_2f`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.wide_resnet50_2, wrn.weights, pretrained)
+
+_densenet = lambda w: arch_meta(imagenet_stats, densenet_layers, 7, w)
+
+@_densenet(tvm.DenseNet121_Weights.IMAGENET1K_V1)
+def dn121(pretrained:bool=True):
+    "DenseNet-121 (torchvision `densenet121`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.densenet121, dn121.weights, pretrained, densenet_key)
+
+@_densenet(tvm.DenseNet161_Weights.IMAGENET1K_V1)
+def dn161(pretrained:bool=True):
+    "DenseNet-161 (torchvision `densenet161`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.densenet161, dn161.weights, pretrained, densenet_key)
+
+@_densenet(tvm.DenseNet169_Weights.IMAGENET1K_V1)
+def dn169(pretrained:bool=True):
+    "DenseNet-169 (torchvision `densenet169`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.densenet169, dn169.weights, pretrained, densenet_key)
+
+@_densenet(tvm.DenseNet201_Weights.IMAGENET1K_V1)
+def dn201(pretrained:bool=True):
+    "DenseNet-201 (torchvision `densenet201`), with ImageNet weights when `pretrained`."
+    return _torchvision(tvm.densenet201, dn201.weights, pretrained, densenet_key)
 
 # %% ../nbs/06_differential_lrs.ipynb #6e48cb85
 lite0_repeats = (1, 2, 2, 3, 3, 4, 1)  # blocks per stage of EfficientNet-Lite0
@@ -154,7 +221,8 @@ def create_body(arch, # an architecture function such as `resnet34`
                )->nn.Sequential:
     "The layers of `arch` before its pooling and classifier, as an `nn.Sequential` that outputs a feature map."
     if not hasattr(arch, 'cut'):
-        raise TypeError(f'{arch!r} has no `cut`: use one of resnet18/34/50/101/152, resnext50, efficientnet_lite0, '
+        raise TypeError(f'{arch!r} has no `cut`: use one of resnet18/34/50/101/152, resnext50/101/101_64, wrn, '
+                        'vgg16/19, dn121/161/169/201, efficientnet_lite0, '
                         'or describe your own architecture with `@arch_meta(stats, cut, split)`')
     return nn.Sequential(*arch.cut(arch(pretrained)))
 
@@ -182,12 +250,14 @@ class AdaptiveConcatPool2d(nn.Module):
 # %% ../nbs/06_differential_lrs.ipynb #22462e6d
 def create_head(nf:int, # channels of the body's feature map
                 c:int, # number of outputs (classes)
-                ps:float|list=0.5, # dropout: `p` gives `p/2` for the hidden layers and `p` for the last; or one per layer
+                ps:float|list|None=None, # dropout: `None` gives 0.25 for the hidden layers and 0.5 for the last; `p` gives `p` for every layer; or one per layer
                 xtra_fc:list|None=None # sizes of the hidden layers; `None` means `[512]`, `[]` none
                )->nn.Sequential:
     "The lesson's classifier head: concat pooling, flatten, then [BN, Dropout, Linear, ReLU] blocks and a last [BN, Dropout, Linear]."
     xtra_fc = [512] if xtra_fc is None else list(xtra_fc)
-    ps = [ps/2]*len(xtra_fc) + [ps] if isinstance(ps, (int, float)) else list(ps)
+    if ps is None: ps = [0.25]*len(xtra_fc) + [0.5]
+    elif isinstance(ps, numbers.Real): ps = [float(ps)]*(len(xtra_fc) + 1)
+    else: ps = list(ps)
     if len(ps) != len(xtra_fc) + 1:
         raise ValueError(f'`ps` has {len(ps)} dropout probabilities; xtra_fc={xtra_fc} needs {len(xtra_fc) + 1}')
     sizes = [2*nf, *xtra_fc, c]
@@ -203,7 +273,7 @@ def create_head(nf:int, # channels of the body's feature map
 def create_cnn_model(arch, # an architecture function such as `resnet34`
                      c:int, # number of outputs (classes)
                      pretrained:bool=True, # load ImageNet weights into the body
-                     ps:float|list=0.5, # dropout in the head, see `create_head`
+                     ps:float|list|None=None, # dropout in the head, see `create_head`
                      xtra_fc:list|None=None # hidden layer sizes of the head, see `create_head`
                     )->nn.Sequential:
     "A pretrained body of `arch` with a new head for `c` classes: `nn.Sequential(body, head)`."
@@ -251,9 +321,9 @@ class ConvLearner(Learner):
         self.precompute = precompute
 
     @classmethod
-    def pretrained(cls, arch, # an architecture function: `resnet18..152`, `resnext50`, `efficientnet_lite0`
+    def pretrained(cls, arch, # an architecture function: `resnet34`, `resnext50`, `vgg16`, `dn121`, `wrn`, `efficientnet_lite0`, ...
                    data, # an `ImageClassifierData`: the head gets `data.c` outputs
-                   ps=None, # dropout in the head (default 0.5: 0.25 before the hidden layer, 0.5 before the last)
+                   ps=None, # head dropout: default 0.25 before the hidden layer and 0.5 before the last; `p`: `p` for both; or a list
                    xtra_fc:list|None=None, # hidden layer sizes of the head (default `[512]`)
                    precompute:bool=False, # train the head on precomputed activations (notebook 07)
                    metrics=None, # e.g. `[accuracy]`
@@ -262,5 +332,5 @@ class ConvLearner(Learner):
                    **kwargs # passed on to `ConvLearner` and `Learner`
                   )->'ConvLearner':
         "The lesson's `ConvLearner.pretrained(resnet34, data)`: a pretrained body of `arch`, a new head for `data.c` classes, frozen."
-        model = create_cnn_model(arch, data.c, pretrained=pretrained, ps=0.5 if ps is None else ps, xtra_fc=xtra_fc)
+        model = create_cnn_model(arch, data.c, pretrained=pretrained, ps=ps, xtra_fc=xtra_fc)
         return cls(data, model, arch, precompute=precompute, metrics=metrics, opt_func=opt_func, **kwargs)
