@@ -326,7 +326,7 @@ def _resized_ds(ds:ImageDataset|None, root:Path, dest:Path, targ_sz:int)->ImageD
     if ds is None: return None
     new = [dest/Path(f).resolve().relative_to(root).with_suffix('.jpg') for f in ds.files]  # `f` may be relative
     with ThreadPoolExecutor(num_cpus()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
-    return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, ds.path)
+    return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, dest)  # `fnames` as before, relative to the copies' folder
 
 @patch
 def resize(self:ImageClassifierData, targ_sz:int, # shorter side of the copies, in pixels
