@@ -9,7 +9,8 @@ run in order in one IPython shell, and a table says which cells failed and why.
 
     python tools/course_check.py COURSE_DIR [--out DIR] [--only lesson1 ...] [--keep]
 
-COURSE_DIR holds lesson1.ipynb, lesson1-rxt50.ipynb, lesson1-breeds.ipynb, lesson2-image_models.ipynb.
+COURSE_DIR holds lesson1.ipynb, lesson1-rxt50.ipynb, lesson1-breeds.ipynb, lesson2-image_models.ipynb (and, when
+present, the 2017-12-30 version of lesson 2).
 Exit status 0 when every cell of every notebook ran.
 """
 import argparse, json, os, re, sys, tempfile, time, traceback
@@ -74,8 +75,6 @@ def run_notebook(fn:Path, samples:dict, workdir:Path)->list:
         shell.exc = None
         shell.run(code)
         err = shell.exc
-        if err is None:
-            outs = getattr(shell, 'result', None)
         results.append((i, err is None, time.perf_counter() - t0, '' if err is None else f'{type(err).__name__}: {err}'.splitlines()[0][:160], code))
         shell.run('import matplotlib.pyplot as _plt; _plt.close("all")')
     return results
@@ -87,7 +86,7 @@ def main():
     a = ap.parse_args()
     root = Path(a.out or tempfile.mkdtemp(prefix='course_check_')).resolve()
     samples = make_samples(root/'data')
-    names = a.only or list(RULES)
+    names = a.only or [n for n in [*RULES, 'lesson2-image_models-2017-12-30'] if (Path(a.course_dir)/f'{n}.ipynb').exists()]
     total_bad = 0
     for name in names:
         fn = Path(a.course_dir)/f'{name}.ipynb'
