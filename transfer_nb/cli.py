@@ -46,8 +46,8 @@ class RunLog(Callback):
         if s is None or any(type(cb).__name__ == 'LRFinder' for cb in l.cbs): return  # by name: notebooks may redefine it
         self.n_fit += 1
         sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), self.n_fit
-        self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.losses))]
-        n_it = len(s.losses) / max(len(s.trn_losses), 1)
+        self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.raw_losses))]
+        n_it = len(s.raw_losses) / max(len(s.trn_losses), 1)
         for i, (trn, val, mets, t) in enumerate(zip(s.trn_losses, s.val_losses, s.metrics, s.epoch_times)):
             self.epochs.append(dict(epoch=len(self.epochs) + 1, fit=fit, size=sz, stage=self.stage, trn_loss=trn,
                                     val_loss=val, **dict(zip(s.metric_names, mets)), seconds=t,
