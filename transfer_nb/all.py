@@ -4,6 +4,7 @@ from .core import *
 from .transforms import *
 from .data import *
 from .sample_data import *
+from .schedule import *
 from .learner import *
 from .lr_finder import *
 from .sgdr import *

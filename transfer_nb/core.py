@@ -15,7 +15,7 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save']
+__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -71,3 +71,11 @@ def atomic_save(obj, path:str|Path):
     "`torch.save` `obj` to `path` atomically: the old file survives any failure."
     with atomic_path(path) as tmp: torch.save(obj, tmp)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #ee8dcd64
+def has_widget_frontend()->bool:
+    "Is this code running in a Jupyter kernel, where ipywidgets can be displayed?"
+    try: from IPython import get_ipython
+    except ImportError: return False
+    ip = get_ipython()
+    return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})

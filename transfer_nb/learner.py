@@ -14,17 +14,18 @@ import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
-from fastcore.basics import patch, listify
+from fastcore.basics import patch, listify, store_attr
 from fastprogress.fastprogress import master_bar, progress_bar, format_time, printing
 
 from .core import *
+from .schedule import *
 
 # %% auto #0
 __all__ = ['events', 'CancelFitException', 'CancelEpochException', 'CancelTrainException', 'CancelValidException',
            'CancelBatchException', 'Callback', 'accuracy', 'accuracy_np', 'accuracy_multi', 'accuracy_thresh', 'fbeta',
            'f2_at', 'f2', 'default_metrics', 'Learner', 'ToDevice', 'MixedPrecision', 'BnFreeze', 'TerminateOnNaN',
-           'Recorder', 'ProgressCallback', 'cycle_epochs', 'ConstantLR', 'SaveCycles', 'SaveBest', 'DecoupledWD',
-           'LessonCallback', 'as_callback', 'check_state_dict']
+           'Recorder', 'ProgressCallback', 'ScheduledLR', 'ConstantLR', 'SGDR', 'CLR', 'SaveCycles', 'SaveBest',
+           'DecoupledWD', 'LessonCallback', 'as_callback', 'check_state_dict']
 
 # %% ../nbs/03_learner.ipynb #414e0c7e
 events = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_pred', 'after_loss', 'after_backward',
@@ -134,6 +135,7 @@ class Learner:
         self.amp_dtype = _amp_dtype(mixed_precision, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=False)  # a no-op unless fp16 turns it on
         self.opt, self.sched, self.history, self.base_lrs, self.base_wds = None, None, [], None, None
+        self.sgdr_warmup, self.sgdr_eta_min = 1/20, 0.  # SGDR's warm-up fraction and floor for every later `fit` (notebook 05)
         self._train_bn, self.frozen_to, self.cbs, self._handlers = train_bn, 0, [], {}
         self.add_cbs([*self.default_cbs, *listify(cbs)])
 
@@ -471,17 +473,46 @@ class ProgressCallback(Callback):
 Learner.default_cbs = [ToDevice, MixedPrecision, BnFreeze, TerminateOnNaN, ProgressCallback]
 
 # %% ../nbs/03_learner.ipynb #44d8ee26
-def cycle_epochs(n_cycle:int, cycle_len:int|None=None, cycle_mult:float=1)->list:
-    "Epochs in each of the `n_cycle` cycles: 1 each without `cycle_len`, else `cycle_len * cycle_mult**i`."
-    if n_cycle < 0 or int(n_cycle) != n_cycle: raise ValueError(f'n_cycle must be a whole number >= 0, got {n_cycle}')
-    if cycle_len is None: return [1]*int(n_cycle)
-    if cycle_len <= 0 or cycle_mult < 1: raise ValueError(f'need cycle_len > 0 and cycle_mult >= 1, got {cycle_len}, {cycle_mult}')
-    return [int(round(cycle_len * cycle_mult**i)) for i in range(int(n_cycle))]
+class ScheduledLR(Callback):
+    "The one owner of the lr during a fit: `schedule()` gives one row of lrs per training iteration (and `moms` optionally one momentum); each training batch writes its row."
+    order = -5  # lrs are in place before anything reads them
+    moms = None
+    def schedule(self)->np.ndarray: raise NotImplementedError
+    def before_fit(self): self.lrs = np.asarray(self.schedule(), dtype=float).reshape(-1, len(self.learn.layer_groups))
+    def before_batch(self):
+        l = self.learn
+        if not l.training: return
+        i = min(l.train_iter, len(self.lrs) - 1)
+        l.set_opt_lrs(self.lrs[i])
+        if self.moms is not None: _set_momentum(l.opt, self.moms[min(i, len(self.moms) - 1)])
 
-class ConstantLR(Callback):
-    "Schedule: every layer group at its `learn.base_lrs` rate for the whole fit."
-    order = -5
-    def before_fit(self): self.learn.set_opt_lrs(self.learn.base_lrs)
+def _set_momentum(opt, mom:float):
+    for g in opt.param_groups:
+        if 'momentum' in g: g['momentum'] = float(mom)
+        elif 'betas' in g: g['betas'] = (float(mom), *g['betas'][1:])
+
+class ConstantLR(ScheduledLR):
+    "Every layer group at its `learn.base_lrs` rate for the whole fit."
+    def schedule(self): return np.tile(self.learn.base_lrs, (max(self.learn.n_epoch * self.learn.n_iter, 1), 1))
+
+class SGDR(ScheduledLR):
+    "Cosine annealing with warm restarts (`sgdr_lrs`, notebook 05), per training batch, every layer group from its own `learn.base_lrs`."
+    def __init__(self, n_cycle:int, cycle_len:int=1, cycle_mult:int=1, # as in `fit`
+                 eta_min:float=0., warmup:float=1/20, warmup_div:float=100.): # as in `sgdr_lrs`
+        store_attr()
+    def schedule(self):
+        l = self.learn
+        return sgdr_lrs(l.base_lrs, self.n_cycle, self.cycle_len, self.cycle_mult, l.n_iter, self.eta_min, self.warmup, self.warmup_div)
+
+class CLR(ScheduledLR):
+    "`use_clr`: the cyclical schedule of `clr_lrs`, one cycle per `cycle_len` epochs; with momenta, `mom_start` -> `mom_mid` at the peak -> back."
+    def __init__(self, cycle_len:int, div:float=4, cut_div:float=8, mom_start:float|None=None, mom_mid:float|None=None):
+        store_attr()
+    def schedule(self):
+        l = self.learn
+        lrs, pct = clr_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.cycle_len * l.n_iter, self.div, self.cut_div)
+        if self.mom_start is not None: self.moms = self.mom_start + pct * (self.mom_mid - self.mom_start)
+        return lrs
 
 class SaveCycles(Callback):
     "Save the model as `{name}_cyc_{i}` at the end of each cycle."
@@ -553,10 +584,13 @@ def as_callback(cb)->Callback:
     raise TypeError(f'{cb!r} is not a callback: subclass `Callback`, or give it fastai 0.7 methods such as `on_epoch_end`')
 
 @patch
-def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None, use_clr=None)->list:
-    "The learning-rate schedule of one `fit` as callbacks (constant here; notebook 05 adds SGDR and `use_clr`), plus cycle snapshots."
-    if use_clr is not None: raise NotImplementedError('use_clr needs the schedules of notebook 05 (transfer_nb.sgdr)')
-    cbs = [ConstantLR()]
+def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None,
+              use_clr=None # `(div, cut_div[, mom_start, mom_mid])`: the cyclical `CLR` schedule instead of SGDR
+             )->list:
+    "The schedule of one `fit`: SGDR when `cycle_len` is given (`CLR` with `use_clr`), else a constant lr; plus cycle snapshots."
+    if cycle_len is None: return [ConstantLR()]
+    if use_clr is not None: cbs = [CLR(cycle_len, *use_clr)]
+    else: cbs = [SGDR(n_cycle, cycle_len, cycle_mult, eta_min=self.sgdr_eta_min, warmup=self.sgdr_warmup)]
     if cycle_save_name: cbs.append(SaveCycles(cycle_save_name, cycle_epochs(n_cycle, cycle_len, cycle_mult)))
     return cbs
 
@@ -718,6 +752,3 @@ def summary(self:Learner)->str:
     ps = list(self.model.parameters())
     lines.append(f'total: {sum(p.numel() for p in ps):,} params, {sum(p.numel() for p in ps if p.requires_grad):,} trainable')
     return _Text('\n'.join(lines))
-
-# %% ../nbs/03_learner.ipynb #8482cbba
-from . import sgdr as _sgdr  # noqa: E402 (must come last: see above)

@@ -15,25 +15,12 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr
 
 from .core import *
+from .schedule import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['SuggestedLRs', 'lr_sweep', 'smooth_losses', 'suggest_lr', 'plot_lr_find', 'LRFinder', 'has_widget_frontend',
-           'differential_lrs', 'show_lr_choice', 'lr_explorer']
-
-# %% ../nbs/04_lr_finder.ipynb #804bb80b
-def lr_sweep(start_lr, # first lr: a number, or one per layer group (array)
-             end_lr:float, # lr the last group would reach after `n` steps
-             n:int, # number of iterations
-             linear:bool=False # grow linearly instead of exponentially
-            )->np.ndarray: # `(n,)` for a scalar `start_lr`, `(n, n_groups)` otherwise
-    "The lr of each iteration of the LR range test; all groups are scaled by the same factor, keeping their ratios."
-    start = np.asarray(start_lr, dtype=float)
-    ref = start.reshape(-1)[-1]                       # the last group's start: end_lr refers to it
-    if not (0 < ref < end_lr): raise ValueError(f'need 0 < start_lr < end_lr, got start_lr={ref:g}, end_lr={end_lr:g}')
-    i = np.arange(n)
-    mult = 1 + (end_lr/ref - 1) * i/n if linear else (end_lr/ref) ** (i/n)
-    return np.multiply.outer(mult, start)
+__all__ = ['SuggestedLRs', 'smooth_losses', 'suggest_lr', 'plot_lr_find', 'LRFinder', 'differential_lrs', 'show_lr_choice',
+           'lr_explorer']
 
 # %% ../nbs/04_lr_finder.ipynb #c0e77b31
 def smooth_losses(losses, # raw per-batch losses
@@ -125,8 +112,8 @@ class _Cycle:
             if i == i0: return  # an empty loader
 
 # %% ../nbs/04_lr_finder.ipynb #5eab04b4
-class LRFinder(Callback):
-    "LR range test: grow every group's lr each training batch, keeping their ratios; stop when the loss diverges."
+class LRFinder(ScheduledLR):
+    "LR range test: a `ScheduledLR` that grows every group's lr each training batch (`lr_sweep`), keeping their ratios; stops when the loss diverges."
     order = 70  # after `Recorder` (50): the diverging loss is recorded; before `TerminateOnNaN` (90): NaN ends quietly
     def __init__(self, start_lrs, # one start lr per layer group (or a number)
                  end_lr:float=10., # the last group's lr after `num_it` steps
@@ -138,14 +125,13 @@ class LRFinder(Callback):
                 ):
         store_attr()
         lr_sweep(start_lrs, end_lr, 1)                                   # fail now, not half-way into a fit
+    def schedule(self): return lr_sweep(self.start_lrs, self.end_lr, self.learn.n_iter, self.linear)
     def before_fit(self):
         l = self.learn
         n = self.num_it or l.n_iter
-        self.sched = lr_sweep(self.start_lrs, self.end_lr, n, self.linear).reshape(n, -1)
         l.dls, l.n_iter = (_Cycle(l.dls[0], n), None), n                 # no validation loader: no validation
+        super().before_fit()
         self.avg, self.best, self.stopped_at = 0., math.inf, None
-    def before_batch(self):
-        if self.learn.training: self.learn.set_opt_lrs(self.sched[self.learn.train_iter])
     def after_loss(self):
         l = self.learn
         if not l.training: return
@@ -157,7 +143,7 @@ class LRFinder(Callback):
             raise CancelFitException()
         if i >= self.n_warm and sm < self.best: self.best = sm
     def after_batch(self):
-        if self.learn.training and self.learn.train_iter + 1 >= len(self.sched): raise CancelFitException()
+        if self.learn.training and self.learn.train_iter + 1 >= len(self.lrs): raise CancelFitException()
 
 # %% ../nbs/04_lr_finder.ipynb #1afc3444
 def _rng_state():
@@ -207,14 +193,6 @@ def plot(self:Recorder, n_skip:int=10, n_skip_end:int=5, # iterations left out a
          suggestion:bool=True, ax=None, smoothing:str='lesson'):
     "The LR finder's plot: loss against lr (log scale), the suggested lrs marked."
     return plot_lr_find(self.group_lrs, self.raw_losses, n_skip, n_skip_end, suggestion, ax, smoothing)
-
-# %% ../nbs/04_lr_finder.ipynb #6b9a9d0b
-def has_widget_frontend()->bool:
-    "Is this code running in a Jupyter kernel, where ipywidgets can be displayed?"
-    try: from IPython import get_ipython
-    except ImportError: return False
-    ip = get_ipython()
-    return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
 
 # %% ../nbs/04_lr_finder.ipynb #94920e51
 def differential_lrs(lr:float, # the last (head) group's lr

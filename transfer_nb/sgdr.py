@@ -14,34 +14,11 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr, listify
 
 from .core import *
+from .schedule import *
 from .learner import *
-from .lr_finder import has_widget_frontend
 
 # %% auto #0
-__all__ = ['sgdr_lrs', 'plot_sgdr', 'sgdr_explorer', 'ScheduledLR', 'SGDR', 'clr_lrs', 'CLR', 'snapshot_ensemble',
-           'one_cycle_lrs', 'OneCycle']
-
-# %% ../nbs/05_sgdr.ipynb #3c2060ce
-def sgdr_lrs(lr, # max lr: a number, or one per layer group (array)
-             n_cycle:int, # number of cycles
-             cycle_len:int=1, # epochs in the first cycle
-             cycle_mult:int=1, # each cycle is `cycle_mult` times longer than the one before
-             n_iter:int=1, # mini-batches per epoch
-             eta_min:float=0., # the floor the cosine anneals to
-             warmup:float=1/20, # fraction of the first cycle run at `lr/warmup_div` (the lesson's 1/20; 0 for none)
-             warmup_div:float=100. # warm-up runs at `lr/warmup_div`
-            )->np.ndarray: # one lr per training iteration: shape `(n,)` for a scalar `lr`, `(n, n_groups)` otherwise
-    "The SGDR schedule, one lr per mini-batch: `n_cycle` cosines of `cycle_len * cycle_mult**i` epochs each."
-    lr = np.asarray(lr, dtype=float)
-    if n_cycle < 1 or n_iter < 1: raise ValueError(f'need n_cycle >= 1 and n_iter >= 1, got {n_cycle=}, {n_iter=}')
-    epochs = cycle_epochs(n_cycle, cycle_len, cycle_mult)           # whole epochs per cycle, as `fit` runs them
-    if min(epochs) < 1: raise ValueError(f'cycles of {epochs} epochs: every cycle needs at least one epoch')
-    Ts = [e * n_iter for e in epochs]                                # iterations per cycle
-    pos = np.concatenate([np.arange(T) / T for T in Ts])           # t/T within each cycle
-    frac = (np.cos(np.pi * pos) + 1) / 2                             # 1 -> 0 along a half cosine
-    lrs = eta_min + np.multiply.outer(frac, lr - eta_min)
-    lrs[:math.ceil(warmup * Ts[0])] = lr / warmup_div                # the lesson's: iterations < T0/20
-    return lrs
+__all__ = ['plot_sgdr', 'sgdr_explorer', 'snapshot_ensemble', 'OneCycle']
 
 # %% ../nbs/05_sgdr.ipynb #5a2eb0ab
 def plot_sgdr(lr=1e-2, # max lr: a number, or one per layer group
@@ -84,71 +61,6 @@ def sgdr_explorer(lr:float=1e-2, n_cycle:int=3, cycle_len:int=1, cycle_mult:int=
     if has_widget_frontend(): display(w)
     return w
 
-# %% ../nbs/05_sgdr.ipynb #91bd1eb6
-class ScheduledLR(Callback):
-    "Base of the per-batch schedules: `schedule()` gives one row of lrs per training iteration (and `moms` optionally one momentum); each training batch writes its row."
-    order = -5  # like `ConstantLR`: lrs are in place before anything reads them
-    moms = None
-    def schedule(self)->np.ndarray: raise NotImplementedError
-    def before_fit(self): self.lrs = np.asarray(self.schedule(), dtype=float).reshape(-1, len(self.learn.base_lrs))
-    def before_batch(self):
-        l = self.learn
-        if not l.training: return
-        i = min(l.train_iter, len(self.lrs) - 1)
-        l.set_opt_lrs(self.lrs[i])
-        if self.moms is not None: _set_momentum(l.opt, self.moms[min(i, len(self.moms) - 1)])
-
-def _set_momentum(opt, mom:float):
-    for g in opt.param_groups:
-        if 'momentum' in g: g['momentum'] = float(mom)
-        elif 'betas' in g: g['betas'] = (float(mom), *g['betas'][1:])
-
-class SGDR(ScheduledLR):
-    "Cosine annealing with warm restarts, per training batch, for every layer group from its own `learn.base_lrs`."
-    def __init__(self, n_cycle:int, cycle_len:int=1, cycle_mult:int=1, # as in `fit`
-                 eta_min:float=0., warmup:float=1/20, warmup_div:float=100.): # as in `sgdr_lrs`
-        store_attr()
-    def schedule(self):
-        l = self.learn
-        return sgdr_lrs(l.base_lrs, self.n_cycle, self.cycle_len, self.cycle_mult, l.n_iter, self.eta_min, self.warmup, self.warmup_div)
-
-# %% ../nbs/05_sgdr.ipynb #fecc699d
-def clr_lrs(lr, # max lr: a number, or one per layer group (array)
-            n:int, # training iterations in the whole fit
-            nb:int, # iterations per cycle
-            div:float=4, cut_div:float=8 # start at `lr/div`; peak after the first `nb // cut_div` iterations
-           )->tuple: # `(lrs, pct)`: lrs `(n,)` or `(n, n_groups)`, and how far each iteration is towards the peak (0..1)
-    "The cyclical schedule of `use_clr=(div, cut_div)`: per cycle of `nb` iterations, linear up from `lr/div` to `lr`, then linear down."
-    if n < 1 or nb < 1: raise ValueError(f'need n >= 1 and nb >= 1 iterations, got {n=}, {nb=}')
-    t = np.arange(n) % nb
-    cut = max(1, nb // cut_div)
-    pct = np.where(t > cut, 1 - (t - cut) / max(nb - cut, 1), t / cut)
-    return np.multiply.outer(1 + pct * (div - 1), np.asarray(lr, dtype=float)) / div, pct
-
-# %% ../nbs/05_sgdr.ipynb #aef7ea78
-class CLR(ScheduledLR):
-    "`use_clr`: the cyclical schedule of `clr_lrs`, one cycle per `cycle_len` epochs; with momenta, `mom_start` -> `mom_mid` at the peak -> back."
-    def __init__(self, cycle_len:int, div:float=4, cut_div:float=8, mom_start:float|None=None, mom_mid:float|None=None):
-        store_attr()
-    def schedule(self):
-        l = self.learn
-        lrs, pct = clr_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.cycle_len * l.n_iter, self.div, self.cut_div)
-        if self.mom_start is not None: self.moms = self.mom_start + pct * (self.mom_mid - self.mom_start)
-        return lrs
-
-# %% ../nbs/05_sgdr.ipynb #598781bc
-@patch
-def sched_cbs(self:Learner, n_cycle:int, cycle_len=None, cycle_mult=1, cycle_save_name=None,
-              use_clr=None # `(div, cut_div[, mom_start, mom_mid])`: the cyclical `CLR` schedule instead of SGDR
-             )->list:
-    "The schedule of one `fit`: SGDR when `cycle_len` is given (`CLR` with `use_clr`), else a constant lr; plus cycle snapshots."
-    if cycle_len is None: return [ConstantLR()]
-    if use_clr is not None: cbs = [CLR(cycle_len, *use_clr)]
-    else: cbs = [SGDR(n_cycle, cycle_len, cycle_mult, eta_min=getattr(self, 'sgdr_eta_min', 0.),
-                      warmup=getattr(self, 'sgdr_warmup', 1/20))]
-    if cycle_save_name: cbs.append(SaveCycles(cycle_save_name, cycle_epochs(n_cycle, cycle_len, cycle_mult)))
-    return cbs
-
 # %% ../nbs/05_sgdr.ipynb #b0e48b47
 def snapshot_ensemble(learn:Learner, name:str, # the `cycle_save_name` given to `fit`
                       cycles=None, # which cycles to average, e.g. `[1, 2]` (default: every saved `name_cyc_i`)
@@ -167,21 +79,6 @@ def snapshot_ensemble(learn:Learner, name:str, # the `cycle_save_name` given to 
             probs.append(p if learn.is_multi else p.exp())               # single-label preds are log-probabilities
     finally: learn.model.load_state_dict(saved)
     return torch.stack(probs).mean(0), y
-
-# %% ../nbs/05_sgdr.ipynb #b2bb5410
-def one_cycle_lrs(lr, # max lr: a number, or one per layer group (array)
-                  n:int, # total training iterations
-                  pct_start:float=0.25, # fraction of the iterations spent warming up
-                  div:float=25., # the warm-up starts at `lr/div`
-                  div_final:float=1e4 # the annealing ends at `lr/div/div_final`
-                 )->np.ndarray: # `(n,)` for a scalar `lr`, `(n, n_groups)` otherwise
-    "The 1cycle schedule: cosine warm-up from `lr/div` to `lr`, then cosine annealing to `lr/div/div_final`."
-    cos = lambda a, b, p: b + (a - b) / 2 * (np.cos(np.pi * p) + 1)          # a -> b as p goes 0 -> 1
-    t, e1, e2 = np.arange(n, dtype=float), pct_start * n - 1, n - 1.           # phase ends, as torch counts them
-    up = t <= e1
-    frac = np.where(up, cos(1 / div, 1., np.divide(t, e1, out=np.zeros(n), where=up & (e1 > 0))),
-                    cos(1., 1 / (div * div_final), (t - e1) / max(e2 - e1, 1e-12)))
-    return np.multiply.outer(frac, np.asarray(lr, dtype=float))
 
 # %% ../nbs/05_sgdr.ipynb #9331620e
 class OneCycle(ScheduledLR):
