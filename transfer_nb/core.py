@@ -15,7 +15,7 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend']
+__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -79,3 +79,14 @@ def has_widget_frontend()->bool:
     except ImportError: return False
     ip = get_ipython()
     return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
+
+# %% ../nbs/00_core.ipynb #b0c24b0b
+class DebiasedEMA:
+    "Exponential moving average with bias correction, as the lesson's library smoothed losses: `update(x)` returns the smoothed value."
+    def __init__(self, beta:float=0.98): # weight of the past
+        self.beta, self.avg, self.n = beta, 0., 0
+    def update(self, x:float)->float:
+        "Add `x`; return the bias-corrected average so far."
+        self.n += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * float(x)
+        return self.avg / (1 - self.beta ** self.n)

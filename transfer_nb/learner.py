@@ -386,7 +386,7 @@ class Recorder(Callback):
         for k in self._iter_lists + self._epoch_lists: setattr(self, k, [])
 
     def before_fit(self):
-        self.learn.sched, self._avg = self, 0.
+        self.learn.sched, self._ema = self, DebiasedEMA(self.beta)
         self.metric_names = [_metric_name(m) for m in self.learn.fit_metrics]
         for k in self._iter_lists + self._epoch_lists: setattr(self, k, [])
     def before_epoch(self):
@@ -396,8 +396,7 @@ class Recorder(Callback):
         v, bs = l.loss.item(), len(l.yb)
         if l.training:
             lrs = [g['lr'] for g in l.opt.param_groups]
-            self._avg = self.beta*self._avg + (1 - self.beta)*v
-            smooth = self._avg / (1 - self.beta**(len(self.losses) + 1))
+            smooth = self._ema.update(v)
             self._trn += (v*bs, bs)
             for k, x in zip(self._iter_lists, (l.train_iter, lrs[-1], lrs, smooth, v)): getattr(self, k).append(x)
         else:

@@ -27,11 +27,8 @@ def smooth_losses(losses, # raw per-batch losses
                   beta:float=0.98 # weight of the past in the moving average
                  )->np.ndarray:
     "Bias-corrected exponential moving average of `losses`, as the lesson's library recorded them."
-    avg, out = 0., np.empty(len(losses))
-    for i, l in enumerate(losses):
-        avg = beta * avg + (1 - beta) * float(l)
-        out[i] = avg / (1 - beta ** (i + 1))
-    return out
+    ema = DebiasedEMA(beta)
+    return np.array([ema.update(l) for l in losses], dtype=float)
 
 # %% ../nbs/04_lr_finder.ipynb #2b101825
 SuggestedLRs = namedtuple('SuggestedLRs', 'steep min_div10')
@@ -131,13 +128,12 @@ class LRFinder(ScheduledLR):
         n = self.num_it or l.n_iter
         l.dls, l.n_iter = (_Cycle(l.dls[0], n), None), n                 # no validation loader: no validation
         super().before_fit()
-        self.avg, self.best, self.stopped_at = 0., math.inf, None
+        self.ema, self.best, self.stopped_at = DebiasedEMA(self.beta), math.inf, None
     def after_loss(self):
         l = self.learn
         if not l.training: return
         i, v = l.train_iter, l.loss.item()
-        self.avg = self.beta * self.avg + (1 - self.beta) * v
-        sm = self.avg / (1 - self.beta ** (i + 1))
+        sm = self.ema.update(v)
         if not math.isfinite(sm) or (self.stop_div and sm > self.div * self.best):
             self.stopped_at = i
             raise CancelFitException()
