@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/sgdr.html.md"""
 
 # %% ../nbs/05_sgdr.ipynb #043c6fa8
 from __future__ import annotations
-import copy, math
+import copy
 
 import numpy as np
 import torch
