@@ -29,9 +29,8 @@ def TTA(self:Learner, n_aug:int=4, # augmented passes, after the plain one
         dihedral:bool=False # predict on the 8 rotations/flips of each plain image instead of `n_aug` random augmentations
        )->tuple[np.ndarray, np.ndarray]:
     "Predictions on the plain images and augmented views, stacked `(n_views, n, c)`, and the targets."
-    ds = self.data.test_ds if is_test else self.data.val_ds
-    if ds is None: raise ValueError('this data has no test set: build it with a `test_name` to predict on one')
-    plain_dl = self.data.test_dl if is_test else self.data.val_dl
+    plain_dl = self._pred_dl(is_test)   # the validation or test loader; a clear error without a test set
+    ds = plain_dl.dataset
     if dihedral: views = [self.get_preds(plain_dl, tfm_x=partial(_dihedral_k, k=k))[0] for k in range(8)]
     else:
         aug_dl = self.data.test_aug_dl if is_test else self.data.aug_dl

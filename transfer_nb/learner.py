@@ -667,7 +667,7 @@ def predict_dl(self:Learner, dl # a loader of `(x, y)` batches, e.g. over a `Fil
 def predict_array(self:Learner, arr # a batch of transformed images `(n, 3, h, w)`: NumPy or tensor, e.g. `val_tfms(im)[None]`
                  )->np.ndarray:
     "Predictions for one batch of images, as the lesson's single-image recipe uses it."
-    x = torch.as_tensor(np.asarray(arr) if not isinstance(arr, torch.Tensor) else arr, dtype=torch.float32)
+    x = torch.as_tensor(arr, dtype=torch.float32)
     return to_np(self.get_preds([(x, torch.zeros(len(x)))])[0])
 
 # %% ../nbs/03_learner.ipynb #87ff62d6
