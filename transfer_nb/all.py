@@ -8,8 +8,9 @@ from .schedule import *
 from .learner import *
 from .lr_finder import *
 from .sgdr import *
-from .conv_learner import *
+from .models import *
 from .precompute import *
+from .conv_learner import *
 from .progressive import *
 from .interpret import *
 from .planet import *

@@ -14,6 +14,7 @@ from .transforms import *
 from .data import *
 from .learner import *
 from .lr_finder import SuggestedLRs
+from .models import *
 from .conv_learner import *
 from .run import *
 

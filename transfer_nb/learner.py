@@ -264,6 +264,11 @@ def unfreeze(self:Learner):
     "Train every layer group."
     self.freeze_to(0)
 
+@patch(as_prop=True)
+def body_frozen(self:Learner)->bool:
+    "Is every layer group but the last (the head) frozen?"
+    return self.frozen_to >= len(self.layer_groups) - 1
+
 # %% ../nbs/03_learner.ipynb #ec61e201
 @patch
 def _phase(self:Learner, name, f, cancel_exc):

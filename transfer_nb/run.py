@@ -19,6 +19,7 @@ from .data import *
 from .sample_data import make_planet_sample
 from .learner import *
 from .lr_finder import SuggestedLRs
+from .models import *
 from .conv_learner import *
 from .precompute import *
 from .progressive import fit_sizes
@@ -33,7 +34,7 @@ __all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'p
 def fit_stage(learn)->str:
     "What the next fit trains: 'head (precompute)', 'head' (body frozen) or 'all' (unfrozen)."
     if getattr(learn, 'precompute', False): return 'head (precompute)'
-    return 'head' if learn.frozen_to >= len(learn.layer_groups) - 1 else 'all'
+    return 'head' if learn.body_frozen else 'all'
 
 # %% ../nbs/11_run.ipynb #9bb04300
 class RunLog(Callback):
