@@ -4,7 +4,10 @@ from .core import *
 from .transforms import *
 from .data import *
 from .sample_data import *
+from .callback import *
 from .schedule import *
+from .metrics import *
+from .callbacks import *
 from .learner import *
 from .lr_finder import *
 from .sgdr import *

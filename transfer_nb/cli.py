@@ -12,6 +12,10 @@ from pathlib import Path
 from .core import *
 from .transforms import *
 from .data import *
+from .callback import *
+from .schedule import *
+from .metrics import *
+from .callbacks import *
 from .learner import *
 from .lr_finder import SuggestedLRs
 from .models import *

@@ -15,7 +15,8 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend', 'DebiasedEMA']
+__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend', 'eval_mode',
+           'check_state_dict', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -79,6 +80,33 @@ def has_widget_frontend()->bool:
     except ImportError: return False
     ip = get_ipython()
     return ip is not None and 'IPKernelApp' in getattr(ip, 'config', {})
+
+# %% ../nbs/00_core.ipynb #55683d63
+@contextmanager
+def eval_mode(module:torch.nn.Module # put in evaluation mode inside the `with` block
+             ):
+    "Evaluation mode inside the block; afterwards every submodule gets back its own train/eval mode, also on errors."
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try: yield module
+    finally:
+        for m, t in modes: m.training = t
+
+# %% ../nbs/00_core.ipynb #9a52d947
+def _few(xs, n=5): return ', '.join(map(str, xs[:n])) + (f' (+{len(xs) - n} more)' if len(xs) > n else '')
+
+def check_state_dict(model:torch.nn.Module, sd:dict, source:str=''):
+    "Raise `ValueError` naming missing, unexpected and mis-shaped keys when `sd` does not fit `model`."
+    own = model.state_dict()
+    missing, unexpected = [k for k in own if k not in sd], [k for k in sd if k not in own]
+    shapes = [f'{k} {tuple(sd[k].shape)} vs model {tuple(own[k].shape)}' for k in own
+              if k in sd and hasattr(sd[k], 'shape') and sd[k].shape != own[k].shape]
+    if not (missing or unexpected or shapes): return
+    msg = [f'checkpoint {source} does not match the model:']
+    if missing:    msg.append(f'  missing keys: {_few(missing)}')
+    if unexpected: msg.append(f'  unexpected keys: {_few(unexpected)}')
+    if shapes:     msg.append(f'  different shapes: {_few(shapes)}')
+    raise ValueError('\n'.join(msg))
 
 # %% ../nbs/00_core.ipynb #b0c24b0b
 class DebiasedEMA:

@@ -15,7 +15,10 @@ import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr
 
 from .core import *
+from .callback import *
 from .schedule import *
+from .metrics import *
+from .callbacks import *
 from .learner import *
 
 # %% auto #0

@@ -232,12 +232,7 @@ def num_features(body:nn.Module, # a body from `create_body`
                 )->int:
     "Number of channels in the feature map `body` outputs, found by a dummy forward pass (train/eval modes kept)."
     p = next(body.parameters())
-    modes = [(m, m.training) for m in body.modules()]
-    body.eval()
-    try:
-        with torch.no_grad(): return body(torch.zeros(1, 3, sz, sz, device=p.device, dtype=p.dtype)).shape[1]
-    finally:
-        for m, t in modes: m.training = t
+    with eval_mode(body), torch.no_grad(): return body(torch.zeros(1, 3, sz, sz, device=p.device, dtype=p.dtype)).shape[1]
 
 # %% ../nbs/06_models.ipynb #673c4e71
 class AdaptiveConcatPool2d(nn.Module):

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .core import atomic_path
-from .learner import f2, f2_at
+from .metrics import f2, f2_at
 
 # %% auto #0
 __all__ = ['opt_th', 'opt_th_per_class', 'cross_fit_f2', 'choose_thresholds', 'per_class_f2', 'preds_to_tags', 'write_submission',

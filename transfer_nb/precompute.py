@@ -65,20 +65,15 @@ def compute_features(features:nn.Module, # the features part from `split_head`
                     )->torch.Tensor:
     "Activations of `features` over `dl`, `n_views` times: float32 `(n_views, n, f)` on the CPU; train/eval modes restored."
     dev = next(features.parameters()).device
-    modes = [(m, m.training) for m in features.modules()]
-    features.eval()
-    try:
-        with torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            views = []
-            for _ in range(n_views):
-                acts = []
-                for xb, _ in dl:
-                    xb = to_device(xb, dev)
-                    if amp_dtype is not None: xb = xb.contiguous(memory_format=torch.channels_last)
-                    acts.append(features(xb).float().cpu())
-                views.append(torch.cat(acts))
-    finally:
-        for m, t in modes: m.training = t
+    views = []
+    with eval_mode(features), torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+        for _ in range(n_views):
+            acts = []
+            for xb, _ in dl:
+                xb = to_device(xb, dev)
+                if amp_dtype is not None: xb = xb.contiguous(memory_format=torch.channels_last)
+                acts.append(features(xb).float().cpu())
+            views.append(torch.cat(acts))
     return torch.stack(views)
 
 # %% ../nbs/07_precompute.ipynb #00e48cd1

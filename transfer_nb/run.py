@@ -17,6 +17,10 @@ from .core import *
 from .transforms import *
 from .data import *
 from .sample_data import make_planet_sample
+from .callback import *
+from .schedule import *
+from .metrics import *
+from .callbacks import *
 from .learner import *
 from .lr_finder import SuggestedLRs
 from .models import *
