@@ -16,7 +16,7 @@ import torch
 from .core import *
 from .transforms import *
 from .data import *
-from .sample_data import make_planet_sample
+from .sample_data.planet import make_planet_sample
 from .callback import *
 from .schedule import *
 from .metrics import *

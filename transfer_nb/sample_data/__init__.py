@@ -1,0 +1,4 @@
+"Sample datasets drawn on the fly, in the layouts of the course's data: Planet chips, class folders, dogs and cats, dog breeds."
+from .planet import *
+from .scenes import *
+from .lesson1 import *
