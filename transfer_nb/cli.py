@@ -20,6 +20,7 @@ from .learner import *
 from .lr_finder import SuggestedLRs
 from .models import *
 from .conv_learner import *
+from .planet import planet_data
 from .run import *
 
 # %% auto #0
@@ -89,7 +90,8 @@ def lr_find_data(path:Path, sz:int, bs:int, arch, csv:str|None=None, folder:str=
     "Data for `transfer-nb lr-find`: from `path/csv` when given (or when `path/train_v2.csv` exists), else from class folders."
     path = Path(path)
     if not path.is_dir(): raise FileNotFoundError(f'no dataset folder at {path}')
-    if csv is None and (path/'train_v2.csv').exists(): csv = 'train_v2.csv'
+    if csv is None and (path/'train_v2.csv').exists():
+        return planet_data(path, sz, bs, arch, num_workers, resize_upto=0)   # the one Planet recipe (notebook 10)
     if csv is not None:
         tfms = tfms_from_model(arch, sz, aug_tfms=transforms_top_down, max_zoom=1.05)
         return ImageClassifierData.from_csv(path, folder, path/csv, bs=bs, tfms=tfms, suffix=suffix, num_workers=num_workers)

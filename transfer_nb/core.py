@@ -15,8 +15,8 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'has_widget_frontend', 'eval_mode',
-           'check_state_dict', 'DebiasedEMA']
+__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'worker_count',
+           'has_widget_frontend', 'eval_mode', 'check_state_dict', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -72,6 +72,14 @@ def atomic_save(obj, path:str|Path):
     "`torch.save` `obj` to `path` atomically: the old file survives any failure."
     with atomic_path(path) as tmp: torch.save(obj, tmp)
     return Path(path)
+
+# %% ../nbs/00_core.ipynb #afcb65a3
+def worker_count(cap:int|None=None, # at most this many
+                 spare:int=0 # CPUs to leave to the rest of the machine
+                )->int:
+    "Workers to start: the CPUs this process may use, minus `spare`, at most `cap`, at least 1."
+    n = num_cpus() - spare
+    return max(1, n if cap is None else min(cap, n))
 
 # %% ../nbs/00_core.ipynb #ee8dcd64
 def has_widget_frontend()->bool:

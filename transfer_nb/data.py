@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from fastcore.basics import patch
 
-from .core import atomic_path, num_cpus, to_np
+from .core import atomic_path, to_np, worker_count
 from .transforms import *
 
 # %% auto #0
@@ -184,7 +184,7 @@ def multi_hot(labels:list[list[str]], classes:list[str])->np.ndarray:
 # %% ../nbs/01b_data.ipynb #69c965c9
 def default_num_workers()->int:
     "Loader worker processes when none are asked for: up to 8, one per CPU."
-    return min(8, num_cpus())
+    return worker_count(cap=8)
 
 class _Loader(DataLoader):
     "A `DataLoader` that collects the main process's garbage before starting worker processes (see below)."
@@ -325,7 +325,7 @@ def _resize_one(src:Path, dst:Path, targ_sz:int):
 def _resized_ds(ds:ImageDataset|None, root:Path, dest:Path, targ_sz:int)->ImageDataset|None:
     if ds is None: return None
     new = [dest/Path(f).resolve().relative_to(root).with_suffix('.jpg') for f in ds.files]  # `f` may be relative
-    with ThreadPoolExecutor(num_cpus()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
+    with ThreadPoolExecutor(worker_count()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
     return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, dest)  # `fnames` as before, relative to the copies' folder
 
 @patch

@@ -11,11 +11,31 @@ import numpy as np
 import pandas as pd
 
 from .core import atomic_path
+from .transforms import tfms_from_model, transforms_top_down
+from .data import ImageClassifierData
 from .metrics import f2, f2_at
+from .models import efficientnet_lite0
 
 # %% auto #0
-__all__ = ['opt_th', 'opt_th_per_class', 'cross_fit_f2', 'choose_thresholds', 'per_class_f2', 'preds_to_tags', 'write_submission',
-           'submission_gaps']
+__all__ = ['planet_data', 'opt_th', 'opt_th_per_class', 'cross_fit_f2', 'choose_thresholds', 'per_class_f2', 'preds_to_tags',
+           'write_submission', 'submission_gaps']
+
+# %% ../nbs/10_planet.ipynb #a61efe38
+def planet_data(path:str|Path, # a Planet folder: `train_v2.csv`, `train-jpg/`, optionally `test-jpg/`
+                sz:int, bs:int=64, arch=efficientnet_lite0, # the architecture sets the normalisation statistics
+                num_workers:int|None=None, # loader processes (see `ImageClassifierData`)
+                resize_upto:int=128 # sizes up to this read down-sized copies (1.3x `sz`); 0 for never
+               )->ImageClassifierData:
+    "The lesson's Planet data at size `sz`: top-down augmentation, 20% validation, the test chips when there are any."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f'no Planet folder at {path}')
+    for need in ('train_v2.csv', 'train-jpg'):
+        if not (path/need).exists(): raise FileNotFoundError(f'{path} has no {need}: a Planet folder holds train_v2.csv and train-jpg/')
+    tfms = tfms_from_model(arch, sz, aug_tfms=transforms_top_down, max_zoom=1.05)
+    data = ImageClassifierData.from_csv(path, 'train-jpg', path/'train_v2.csv', bs=bs, tfms=tfms, suffix='.jpg',
+                                        test_name=[t for t in ('test-jpg', 'test-jpg-additional') if (path/t).is_dir()] or None,
+                                        num_workers=num_workers)
+    return data.resize(int(sz * 1.3), 'tmp') if sz <= resize_upto else data
 
 # %% ../nbs/10_planet.ipynb #0bfa5144
 def opt_th(preds:np.ndarray, # (n, c) validation probabilities

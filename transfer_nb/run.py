@@ -22,7 +22,7 @@ from .schedule import *
 from .metrics import *
 from .callbacks import *
 from .learner import *
-from .lr_finder import SuggestedLRs
+from .lr_finder import SuggestedLRs, LRFinder
 from .models import *
 from .conv_learner import *
 from .precompute import *
@@ -31,8 +31,8 @@ from .interpret import tta_probs
 from .planet import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'planet_data', 'default_sizes', 'save_fig',
-           'run_planet', 'md_table', 'write_report']
+__all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig', 'run_planet',
+           'md_table', 'write_report']
 
 # %% ../nbs/11_run.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -48,7 +48,7 @@ class RunLog(Callback):
     def before_fit(self): self.stage = fit_stage(self.learn)
     def after_fit(self):
         l, s = self.learn, self.learn.sched
-        if s is None or any(type(cb).__name__ == 'LRFinder' for cb in l.cbs): return  # by name: notebooks may redefine it
+        if s is None or any(isinstance(cb, LRFinder) for cb in l.cbs): return  # the LR finder's test epoch is not a stage
         self.n_fit += 1
         sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), self.n_fit
         self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.raw_losses))]
@@ -92,21 +92,6 @@ def plot_run_losses(log:RunLog, ax=None):
     ax.set_xlabel('iteration'); ax.set_ylabel('loss'); ax.legend(fontsize=8)
     _size_starts(ax, ep)
     return ax
-
-# %% ../nbs/11_run.ipynb #0c3a3126
-def planet_data(path:str|Path, # a Planet folder: `train_v2.csv`, `train-jpg/`, optionally `test-jpg/`
-                sz:int, bs:int=64, arch=efficientnet_lite0, # the architecture sets the normalisation statistics
-                num_workers:int|None=None)->ImageClassifierData:
-    "Planet data at size `sz`, from down-sized copies at 128 px and below."
-    path = Path(path)
-    if not path.is_dir(): raise FileNotFoundError(f'no Planet folder at {path}')
-    for need in ('train_v2.csv', 'train-jpg'):
-        if not (path/need).exists(): raise FileNotFoundError(f'{path} has no {need}: a Planet folder holds train_v2.csv and train-jpg/')
-    tfms = tfms_from_model(arch, sz, aug_tfms=transforms_top_down, max_zoom=1.05)
-    data = ImageClassifierData.from_csv(path, 'train-jpg', path/'train_v2.csv', bs=bs, tfms=tfms, suffix='.jpg',
-                                        test_name=[t for t in ('test-jpg', 'test-jpg-additional') if (path/t).is_dir()] or None,
-                                        num_workers=num_workers)
-    return data.resize(int(sz * 1.3), 'tmp') if sz <= 128 else data
 
 # %% ../nbs/11_run.ipynb #774e8c70
 ARCHS = {f.__name__: f for f in (efficientnet_lite0, resnet18, resnet34, resnet50, resnet101, resnet152, resnext50)}
