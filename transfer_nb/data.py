@@ -6,7 +6,9 @@ Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
 # %% ../nbs/01b_data.ipynb #bad3653f
 from __future__ import annotations
-import os, gc, json, math
+import os, gc, json, math, warnings, difflib
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,9 +24,9 @@ from .core import atomic_path, to_np, worker_count
 from .transforms import *
 
 # %% auto #0
-__all__ = ['image_extensions', 'ImageLoadError', 'read_image', 'open_image', 'ImageDataset', 'FilesIndexArrayDataset',
-           'image_files', 'folder_source', 'read_label_csv', 'check_files_exist', 'get_cv_idxs', 'multi_hot',
-           'default_num_workers', 'ImageClassifierData']
+__all__ = ['image_extensions', 'ImageLoadError', 'checked_image', 'read_image', 'open_image', 'ImageDataset',
+           'FilesIndexArrayDataset', 'image_files', 'folder_source', 'read_label_csv', 'check_files_exist',
+           'get_cv_idxs', 'multi_hot', 'check_labels', 'default_num_workers', 'ImageClassifierData', 'find_bad_images']
 
 # %% ../nbs/01b_data.ipynb #7d3344d9
 class ImageLoadError(OSError):
@@ -40,18 +42,27 @@ def _to_rgb(im:Image.Image)->Image.Image:
     if im.mode == 'P' and 'transparency' in im.info: im = im.convert('RGBA')
     return im if im.mode == 'RGB' else im.convert('RGB')
 
+_read_errors = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+@contextmanager
+def checked_image(fn:str|Path # image file
+                 ):
+    "`Image.open(fn)` as a context: any failure to open or decode it inside the block raises `ImageLoadError` naming `fn`."
+    try:
+        with Image.open(fn) as im: yield im
+    except ImageLoadError: raise
+    except _read_errors as e:
+        size = os.path.getsize(fn) if os.path.exists(fn) else None
+        why = 'the file is empty' if size == 0 else 'no such file' if size is None else f'{type(e).__name__}: {e}'
+        raise ImageLoadError(f'cannot read image {fn}: {why}') from e
+
 def read_image(fn:str|Path, # image file
                min_size:int|None=None # smallest side needed: JPEGs decode at a reduced scale down to it
               )->torch.Tensor:
     "Read `fn` as a uint8 RGB tensor (3, H, W): what the datasets feed their transforms."
-    try:
-        with Image.open(fn) as im:
-            if min_size and im.format == 'JPEG': im.draft('RGB', (min_size, min_size))
-            arr = np.asarray(_to_rgb(im))
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as e:
-        size = os.path.getsize(fn) if os.path.exists(fn) else None
-        why = 'the file is empty' if size == 0 else 'no such file' if size is None else f'{type(e).__name__}: {e}'
-        raise ImageLoadError(f'cannot read image {fn}: {why}') from e
+    with checked_image(fn) as im:
+        if min_size and im.format == 'JPEG': im.draft('RGB', (min_size, min_size))
+        arr = np.asarray(_to_rgb(im))
     return torch.from_numpy(arr.copy()).permute(2, 0, 1)
 
 def open_image(fn:str|Path # image file
@@ -115,8 +126,9 @@ class FilesIndexArrayDataset(ImageDataset):
 image_extensions = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
 
 def image_files(folder:Path)->list[Path]:
-    "The image files directly inside `folder`, sorted by name."
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in image_extensions and p.is_file())
+    "The image files directly inside `folder`, sorted by name; hidden files (macOS `._name.jpg`) left out."
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.suffix.lower() in image_extensions and not p.name.startswith('.') and p.is_file())
 
 # %% ../nbs/01b_data.ipynb #b89300ea
 def folder_source(path:str|Path, # the dataset folder
@@ -150,10 +162,15 @@ def read_label_csv(csv_fname:str|Path, # the CSV: first column file names, secon
         raise ValueError(f'{csv_fname} must have a header and two columns, file name and labels '
                          f'(e.g. "image_name,tags"); found columns {list(df.columns)} and {len(df)} rows')
     names, labels = df.iloc[:, 0].str.strip(), df.iloc[:, 1].str.split()
-    for col, bad in [(df.columns[0], names == ''), (df.columns[1], labels.str.len() == 0)]:
+    outside = names.map(lambda n: Path(n).is_absolute() or '..' in Path(n).parts)
+    checks = [(df.columns[0], names == '', 'empty'), (df.columns[1], labels.str.len() == 0, 'empty'),
+              (df.columns[0], outside, 'a path outside the image folder in'),
+              (df.columns[0], names.duplicated(keep=False), 'the same name twice in')]
+    for col, bad, what in checks:
         if bad.any():
             rows = (np.flatnonzero(bad.values) + 2).tolist()
-            raise ValueError(f'{csv_fname}: empty "{col}" on line(s) {rows[:5]}{" ..." if len(rows) > 5 else ""}')
+            first = '' if what == 'empty' else f' ({names[bad].iloc[0]!r})'
+            raise ValueError(f'{csv_fname}: {what} "{col}" on line(s) {rows[:5]}{" ..." if len(rows) > 5 else ""}{first}')
     return names.tolist(), labels.tolist()
 
 # %% ../nbs/01b_data.ipynb #606a8f8b
@@ -181,16 +198,46 @@ def multi_hot(labels:list[list[str]], classes:list[str])->np.ndarray:
     for row, labs in enumerate(labels): out[row, [idx[l] for l in labs]] = 1
     return out
 
+def check_labels(labels:list[list[str]], # each row's labels
+                 is_val:np.ndarray, # which rows are held out for validation
+                 source:str # where they came from, for the messages
+                )->list[str]:
+    "Raise for labels nothing can be learnt from (fewer than two classes); warn about suspicious ones, and return the warnings."
+    counts = Counter(l for labs in labels for l in labs)
+    if len(counts) < 2:
+        raise ValueError(f'{source}: every row has the label {next(iter(counts))!r} and no other: a classifier needs at least two classes')
+    trn = Counter(l for labs, v in zip(labels, is_val) if not v for l in labs)
+    notes = []
+    if only_val := sorted(c for c in counts if trn[c] == 0):
+        notes.append(f'{source}: label(s) {only_val} appear only in validation rows: the model never sees one in training')
+    for c in sorted(c for c, n in counts.items() if n == 1):
+        if close := difflib.get_close_matches(c, [o for o in counts if counts[o] > 1], n=1, cutoff=0.8):
+            notes.append(f'{source}: label {c!r} appears on one row only and looks like {close[0]!r}: a typo?')
+    for n in notes: warnings.warn(n, stacklevel=3)
+    return notes
+
 # %% ../nbs/01b_data.ipynb #69c965c9
 def default_num_workers()->int:
     "Loader worker processes when none are asked for: up to 8, one per CPU."
     return worker_count(cap=8)
 
+def _worker_cause(e:ImageLoadError)->str:
+    "The one-line message of an `ImageLoadError` raised in a loader worker (PyTorch wraps it in the worker's traceback)."
+    lines = [l for l in str(e).splitlines() if l.startswith(f'{ImageLoadError.__name__}: ')]
+    return lines[-1].split(': ', 1)[1] if lines else str(e)
+
 class _Loader(DataLoader):
-    "A `DataLoader` that collects the main process's garbage before starting worker processes (see below)."
+    "A `DataLoader` that collects garbage before starting worker processes, and reports a worker's unreadable image in one line."
     def _get_iterator(self):
         if self.num_workers > 0: gc.collect()
         return super()._get_iterator()
+    def __iter__(self):
+        it = super().__iter__()
+        while True:
+            try: batch = next(it)
+            except StopIteration: return
+            except ImageLoadError as e: raise ImageLoadError(_worker_cause(e)) from None
+            yield batch
 
 class ImageClassifierData:
     "Train/valid(/test) image datasets and their loaders; build with `from_paths` or `from_csv`."
@@ -198,6 +245,7 @@ class ImageClassifierData:
                  bs:int=64, num_workers:int|None=None):
         self.path, self.trn_ds, self.val_ds, self.test_ds, self.bs = Path(path), trn_ds, val_ds, test_ds, bs
         self.num_workers = default_num_workers() if num_workers is None else num_workers
+        self.warnings = []  # suspicious labels found while reading them (see `check_labels`)
         self.trn_dl = self.dl(trn_ds, shuffle=True, drop_last=len(trn_ds) > bs and len(trn_ds) % bs == 1, persistent=True)
         self.val_dl = self.dl(val_ds, persistent=True)
         self.test_dl = self.dl(test_ds, persistent=True) if test_ds is not None else None
@@ -290,10 +338,13 @@ def from_csv(cls:ImageClassifierData, path:str|Path, # dataset folder
     y = multi_hot(labels, classes) if is_multi else np.array([classes.index(labs[0]) for labs in labels])
     val_idxs = get_cv_idxs(len(names)) if val_idxs is None else np.asarray(val_idxs)
     is_val = np.zeros(len(names), bool); is_val[val_idxs] = True
+    notes = check_labels(labels, is_val, str(csv_fname))
     trn_tfm, val_tfm = tfms
     split = lambda mask, tfm: ImageDataset([f for f, m in zip(fnames, mask) if m], y[mask], classes, tfm, is_multi, path)
-    return cls(path, split(~is_val, trn_tfm), split(is_val, val_tfm),
+    data = cls(path, split(~is_val, trn_tfm), split(is_val, val_tfm),
                _test_ds(path, test_name, classes, val_tfm, is_multi), bs=bs, num_workers=num_workers)
+    data.warnings = notes
+    return data
 
 # %% ../nbs/01b_data.ipynb #515008e4
 @patch
@@ -314,30 +365,68 @@ def show_batch(self:ImageClassifierData, n:int=8, ds:str='trn', # which dataset:
 
 # %% ../nbs/01b_data.ipynb #38cebbc8
 def _resize_one(src:Path, dst:Path, targ_sz:int):
-    if dst.exists(): return
-    with Image.open(src) as im:
+    "Write a copy of `src` with its shorter side `targ_sz` (or less) to `dst`, unless `dst` is a copy of this very `src`."
+    st = os.stat(src)
+    if dst.exists() and dst.stat().st_mtime_ns == st.st_mtime_ns: return  # copies carry their source's mtime
+    with checked_image(src) as im:
         im.draft('RGB', (targ_sz, targ_sz))
-        im = _to_rgb(im)
-        scale = targ_sz / min(im.size)
-        if scale < 1: im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-        with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=90)
+        im = _to_rgb(im); im.load()   # decoded while the file is open (and its errors named)
+    scale = targ_sz / min(im.size)
+    if scale < 1: im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=90)
+    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+def _copy_name(f:Path, root:Path)->Path:
+    "`f` relative to the dataset folder `root`, symlinks not followed (a linked image folder stays inside it)."
+    rel = Path(os.path.relpath(os.path.abspath(f), root))
+    if rel.parts[:1] == ('..',): raise ValueError(f'{f} is outside the dataset folder {root}: cannot place its resized copy')
+    return rel.with_suffix('.jpg')
 
 def _resized_ds(ds:ImageDataset|None, root:Path, dest:Path, targ_sz:int)->ImageDataset|None:
     if ds is None: return None
-    new = [dest/Path(f).resolve().relative_to(root).with_suffix('.jpg') for f in ds.files]  # `f` may be relative
+    new = [dest/_copy_name(f, root) for f in ds.files]
     with ThreadPoolExecutor(worker_count()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
     return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, dest)  # `fnames` as before, relative to the copies' folder
 
 @patch
 def resize(self:ImageClassifierData, targ_sz:int, # shorter side of the copies, in pixels
-           new_path:str|Path='tmp' # where copies go: `path/new_path/targ_sz/...` (relative to `path`)
+           new_path:str|Path='tmp' # where copies go: `path/new_path/targ_sz/...` (`new_path` relative to `path`, or absolute)
           )->ImageClassifierData:
-    "The same data read from copies down-sized to `targ_sz` (written once, reused afterwards)."
-    root = self.path.resolve()
-    dest = (root/new_path/str(targ_sz)).resolve()
+    "The same data read from copies down-sized to `targ_sz` (written once, redone for any source image that changed)."
+    root = Path(os.path.abspath(self.path))
+    dest = root/new_path/str(targ_sz)
+    try: dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OSError(f'cannot write resized copies to {dest} ({e.strerror or e}): pass `new_path=` a writable folder '
+                      '(`transfer-nb planet --cache-dir`)') from None
     marker = dest/'.complete.json'
     names = [len(ds) for ds in (self.trn_ds, self.val_ds, self.test_ds) if ds is not None]
     resized = [_resized_ds(ds, root, dest, targ_sz) for ds in (self.trn_ds, self.val_ds, self.test_ds)]
     if not marker.exists():
         with atomic_path(marker) as tmp: tmp.write_text(json.dumps({'targ_sz': targ_sz, 'n_images': names}))
-    return type(self)(self.path, *resized, bs=self.bs, num_workers=self.num_workers)
+    new = type(self)(self.path, *resized, bs=self.bs, num_workers=self.num_workers)
+    new.warnings = self.warnings
+    return new
+
+# %% ../nbs/01b_data.ipynb #f0badd7c
+def find_bad_images(files:list[Path] # image files
+                   )->dict:
+    "`{file: why}` for each of `files` that cannot be read, decoding each at a small scale (quick)."
+    def why(f):
+        try:
+            with checked_image(f) as im: im.draft('RGB', (32, 32)); im.load()
+        except ImageLoadError as e: return str(e)
+    with ThreadPoolExecutor(worker_count()) as ex: return {f: w for f, w in zip(files, ex.map(why, files)) if w}
+
+@patch
+def without(self:ImageClassifierData, files # files to leave out, e.g. the keys of `find_bad_images(...)`
+           )->ImageClassifierData:
+    "The same data without `files`, in every dataset."
+    drop = {Path(f) for f in files}
+    def keep(ds):
+        if ds is None: return None
+        mask = np.array([f not in drop for f in ds.files], bool)
+        return ImageDataset([f for f, m in zip(ds.files, mask) if m], ds.y[torch.from_numpy(mask)], ds.classes, ds.tfm, ds.is_multi, ds.path)
+    new = type(self)(self.path, keep(self.trn_ds), keep(self.val_ds), keep(self.test_ds), bs=self.bs, num_workers=self.num_workers)
+    new.warnings = self.warnings
+    return new
