@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #a36378b0
 from __future__ import annotations
-import os, random, tempfile
+import hashlib, os, random, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,8 +15,8 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'worker_count',
-           'has_widget_frontend', 'eval_mode', 'check_state_dict', 'DebiasedEMA']
+__all__ = ['default_device', 'set_seed', 'rng_untouched', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'clean_temp_files',
+           'worker_count', 'has_widget_frontend', 'eval_mode', 'check_state_dict', 'tensors_digest', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -33,6 +33,17 @@ def set_seed(seed:int, # the seed for Python, NumPy and PyTorch
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     if deterministic:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+
+# %% ../nbs/00_core.ipynb #10b3d5a5
+@contextmanager
+def rng_untouched():
+    "Inside the block, random numbers are drawn as usual; afterwards Python's, NumPy's and PyTorch's generators are as before."
+    state = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+             torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    try: yield
+    finally:
+        random.setstate(state[0]); np.random.set_state(state[1]); torch.set_rng_state(state[2])
+        if state[3] is not None: torch.cuda.set_rng_state_all(state[3])
 
 # %% ../nbs/00_core.ipynb #c5492d76
 def to_np(x):
@@ -53,6 +64,11 @@ def to_device(b, device:torch.device|str|None=None):
     return b
 
 # %% ../nbs/00_core.ipynb #7c11df74
+def _current_umask()->int:
+    old = os.umask(0); os.umask(old)
+    return old
+_umask = _current_umask()  # read once, at import (reading it means setting it)
+
 @contextmanager
 def atomic_path(path:str|Path, # the file to write
                ):
@@ -61,6 +77,7 @@ def atomic_path(path:str|Path, # the file to write
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp' + path.suffix)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask)  # mkstemp makes the file private (0600); the finished file follows the umask
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -72,6 +89,13 @@ def atomic_save(obj, path:str|Path):
     "`torch.save` `obj` to `path` atomically: the old file survives any failure."
     with atomic_path(path) as tmp: torch.save(obj, tmp)
     return Path(path)
+
+def clean_temp_files(folder:str|Path # searched recursively
+                    )->list[Path]:
+    "Remove the temporary files an interrupted `atomic_path` left in `folder` (`.name.*.tmp.ext`); return them."
+    found = [p for p in Path(folder).rglob('.*.tmp*') if p.is_file() and '.tmp' in p.name]
+    for p in found: p.unlink(missing_ok=True)
+    return found
 
 # %% ../nbs/00_core.ipynb #afcb65a3
 def worker_count(cap:int|None=None, # at most this many
@@ -115,6 +139,16 @@ def check_state_dict(model:torch.nn.Module, sd:dict, source:str=''):
     if unexpected: msg.append(f'  unexpected keys: {_few(unexpected)}')
     if shapes:     msg.append(f'  different shapes: {_few(shapes)}')
     raise ValueError('\n'.join(msg))
+
+def tensors_digest(sd:dict # names -> tensors, e.g. a state dict
+                  )->str:
+    "A hash of the names, dtypes, shapes and values of the tensors in `sd`: equal digests, equal tensors."
+    h = hashlib.blake2b(digest_size=16)
+    for k, t in sd.items():
+        t = t.detach().cpu().contiguous()
+        h.update(f'{k}:{t.dtype}:{tuple(t.shape)};'.encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().data)
+    return h.hexdigest()
 
 # %% ../nbs/00_core.ipynb #b0c24b0b
 class DebiasedEMA:

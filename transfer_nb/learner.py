@@ -352,8 +352,9 @@ def model_file(self:Learner, name:str)->Path:
 
 @patch
 def save(self:Learner, name:str)->Path:
-    "Save model weights and optimizer state to `model_file(name)`, atomically."
-    return atomic_save({'model': self.model.state_dict(), 'opt': None if self.opt is None else self.opt.state_dict()},
+    "Save model weights, optimizer state and a checksum of the weights to `model_file(name)`, atomically."
+    sd = self.model.state_dict()
+    return atomic_save({'model': sd, 'opt': None if self.opt is None else self.opt.state_dict(), 'digest': tensors_digest(sd)},
                        self.model_file(name))
 
 @patch
@@ -367,6 +368,8 @@ def load(self:Learner, name:str, with_opt:bool=True # also restore the optimizer
     try: ck = torch.load(f, map_location=self.device, weights_only=True)
     except Exception as e: raise ValueError(f'{f} is not a readable checkpoint ({type(e).__name__}: {e})') from e
     sd, osd = (ck['model'], ck.get('opt')) if isinstance(ck, dict) and 'model' in ck else (ck, None)
+    if isinstance(ck, dict) and 'digest' in ck and tensors_digest(sd) != ck['digest']:
+        raise ValueError(f'{f} is corrupt: its weights do not match the checksum saved with them (a damaged copy or disk?)')
     check_state_dict(self.model, sd, str(f))
     if with_opt and osd is not None:
         if self.opt is None: self.create_opt()

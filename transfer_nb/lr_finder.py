@@ -144,15 +144,6 @@ class LRFinder(ScheduledLR):
     def after_batch(self):
         if self.learn.training and self.learn.train_iter + 1 >= len(self.lrs): raise CancelFitException()
 
-# %% ../nbs/04_lr_finder.ipynb #1afc3444
-def _rng_state():
-    return (random.getstate(), np.random.get_state(), torch.get_rng_state(),
-            torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
-
-def _set_rng_state(s):
-    random.setstate(s[0]); np.random.set_state(s[1]); torch.set_rng_state(s[2])
-    if s[3] is not None: torch.cuda.set_rng_state_all(s[3])
-
 # %% ../nbs/04_lr_finder.ipynb #e425df62
 @patch
 def lr_find(self:Learner, start_lr=1e-5, # first lr: a number, one per layer group (array/list), or a slice
@@ -167,17 +158,16 @@ def lr_find(self:Learner, start_lr=1e-5, # first lr: a number, one per layer gro
     if self.opt is None: self.create_opt()
     saved = dict(model=copy.deepcopy(self.model.state_dict()), opt=copy.deepcopy(self.opt.state_dict()),
                  scaler=self.scaler, scaler_state=copy.deepcopy(self.scaler.state_dict()),
-                 base=(self.base_lrs, self.base_wds), modes=[(m, m.training) for m in self.model.modules()], rng=_rng_state())
+                 base=(self.base_lrs, self.base_wds), modes=[(m, m.training) for m in self.model.modules()])
     try:
         if wds is not None: self.set_wds(wds)
-        self.fit_loop(1, [Recorder(), finder], metrics=[])
+        with rng_untouched(): self.fit_loop(1, [Recorder(), finder], metrics=[])
     finally:
         self.model.load_state_dict(saved['model']); self.opt.load_state_dict(saved['opt'])
         self.scaler = saved['scaler']
         if saved['scaler_state']: self.scaler.load_state_dict(saved['scaler_state'])
         self.base_lrs, self.base_wds = saved['base']
         for m, t in saved['modes']: m.training = t
-        _set_rng_state(saved['rng'])
     try: return self.sched.suggestion
     except ValueError as e: warnings.warn(str(e)); return None
 

@@ -37,12 +37,7 @@ def split_head(model:nn.Sequential # `nn.Sequential(body, head)` from `create_cn
 def state_digest(module:nn.Module # e.g. the features part from `split_head`
                 )->str:
     "A hash of the names, dtypes, shapes and values of all parameters and buffers of `module`."
-    h = hashlib.blake2b(digest_size=16)
-    for k, t in module.state_dict().items():
-        t = t.detach().cpu().contiguous()
-        h.update(f'{k}:{t.dtype}:{tuple(t.shape)};'.encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().data)
-    return h.hexdigest()
+    return tensors_digest(module.state_dict())
 
 # %% ../nbs/07_precompute.ipynb #981d944b
 def dataset_digest(ds # an `ImageDataset`, or anything with `files` and `y`
@@ -87,8 +82,10 @@ class ActivationCache:
         "The tensor on disk under `key`, or `None` when there is none, it cannot be read or its leading shape is not `shape`."
         fn = None if self.folder is None else Path(self.folder)/f'{key}.pt'
         if fn is None or not fn.exists(): return None
-        try: x = torch.load(fn, map_location='cpu', weights_only=True)
+        try: saved = torch.load(fn, map_location='cpu', weights_only=True)
         except Exception: return None  # unreadable: compute again and overwrite
+        if not (isinstance(saved, dict) and saved.get('key') == key): return None  # not what its name says: rebuild
+        x = saved['acts']
         return x if tuple(x.shape[:len(shape)]) == tuple(shape) else None
 
     def get(self, split:str, # 'trn', 'val' or 'test': memory keeps one tensor per split
@@ -102,8 +99,9 @@ class ActivationCache:
         x = self._read(key, shape)
         if x is not None: self.counts['disk'] += 1
         else:
-            x = build(); self.counts['built'] += 1
-            if self.folder is not None: atomic_save(x, Path(self.folder)/f'{key}.pt')
+            with rng_untouched(): x = build()   # a cold cache must not change what a seeded run draws next
+            self.counts['built'] += 1
+            if self.folder is not None: atomic_save({'key': key, 'acts': x}, Path(self.folder)/f'{key}.pt')
         self.mem[split] = (key, x)
         return x
 
