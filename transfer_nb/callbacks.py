@@ -72,14 +72,18 @@ class BnFreeze(Callback):
 
 # %% ../nbs/03d_callbacks.ipynb #151eff37
 class TerminateOnNaN(Callback):
-    "Stop with `FloatingPointError` on a NaN or infinite loss, before its backward pass; the message names epoch and batch."
+    "Stop with `FloatingPointError` on a NaN, infinite or exploding loss (`explode` times the fit's first), before its backward pass."
     order = 90
+    def __init__(self, explode:float=1e4): self.explode = explode  # a loss this many times the first one has diverged
+    def before_fit(self): self.first = None
     def after_loss(self):
         l = self.learn
         v = l.loss.item()
-        if math.isfinite(v): return
+        if self.first is None and l.training and math.isfinite(v): self.first = max(abs(v), 1e-3)
+        if math.isfinite(v) and (self.first is None or abs(v) < self.explode * self.first): return
+        what = f'{v}' if not math.isfinite(v) else f'{v:.3g}, {abs(v) / self.first:.0e} times the first batch\'s'
         raise FloatingPointError(
-            f'{"training" if l.training else "validation"} loss is {v} at epoch {l.epoch}, iteration {l.iter} '
+            f'{"training" if l.training else "validation"} loss is {what} at epoch {l.epoch}, iteration {l.iter} '
             f'(batch {l.iter + 1} of {len(l.dl)}); training stopped. The weights are those of the last finite loss; '
             f'try a lower learning rate (see `learn.lr_find()`).')
 
@@ -155,6 +159,10 @@ def plot_loss(self:Recorder, n_skip:int=10, n_skip_end:int=5, # iterations left 
     return ax
 
 # %% ../nbs/03d_callbacks.ipynb #5032acb2
+def _cell(v:float)->str:
+    "A number for the epoch table: 6 decimals, or 6 significant digits when large (columns must not run together)."
+    return f'{v:.6f}' if abs(v) < 1e4 else f'{v:.6g}'
+
 class ProgressCallback(Callback):
     "A progress bar over the batches and one printed table row per epoch, taken from `learn.sched`."
     order, pbar, mbar = 60, None, None
@@ -171,7 +179,7 @@ class ProgressCallback(Callback):
         if s is None or not s.trn_losses: return
         if not self.rows: self.mbar.write(['epoch', 'trn_loss', 'val_loss', *s.metric_names, 'time'], table=True)
         vals = [s.trn_losses[-1], s.val_losses[-1], *s.metrics[-1]]
-        self.mbar.write([str(self.learn.epoch), *[f'{v:.6f}' for v in vals], format_time(s.epoch_times[-1])], table=True)
+        self.mbar.write([str(self.learn.epoch), *map(_cell, vals), format_time(s.epoch_times[-1])], table=True)
         self.rows += 1
     def after_fit(self):
         if self.learn.fit_exc is not None and self.pbar is not None: self.pbar.on_interrupt()

@@ -313,6 +313,7 @@ def from_paths(cls:ImageClassifierData, path:str|Path, # dataset folder holding 
     "Data from `path/trn_name/<class>/*`, `path/val_name/<class>/*` and optionally unlabelled `path/test_name/*`."
     trn_tfm, val_tfm = tfms
     fn, y, classes = folder_source(path, trn_name)
+    if len(classes) < 2: raise ValueError(f'{Path(path)/trn_name} has one class folder ({classes[0]}): a classifier needs at least two')
     vfn, vy, _ = folder_source(path, val_name, classes)
     return cls(path, ImageDataset(fn, y, classes, trn_tfm, path=path), ImageDataset(vfn, vy, classes, val_tfm, path=path),
                _test_ds(path, test_name, classes, val_tfm, False), bs=bs, num_workers=num_workers)
