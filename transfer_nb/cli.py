@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #d071430e
 from __future__ import annotations
-import argparse, sys
+import argparse, errno, math, sys, warnings
 from pathlib import Path
 
 from .core import *
@@ -37,14 +37,34 @@ def _sizes(s:str)->tuple:
     if not sizes or min(sizes) < 8: raise argparse.ArgumentTypeError(f'image sizes must be at least 8 px, got {s!r}')
     return sizes
 
+def _lr(s:str)->float:
+    try: v = float(s)
+    except ValueError: v = math.nan
+    if not (math.isfinite(v) and v > 0): raise argparse.ArgumentTypeError(f'a learning rate is a number > 0, like 0.01; got {s!r}')
+    return v
+
+def _at_least(n:int, what:str):
+    "An argparse type: a whole number >= `n`."
+    def check(s:str)->int:
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f'{what} must be a whole number >= {n}, got {s!r}') from None
+        if v < n: raise argparse.ArgumentTypeError(f'{what} must be >= {n}, got {v}')
+        return v
+    return check
+
+def _out_dir(s:str)->Path:
+    p = Path(s)
+    if p.exists() and not p.is_dir(): raise argparse.ArgumentTypeError(f'{s} exists and is not a folder')
+    return p
+
 def _add_common(p):
     p.add_argument('--arch', default='efficientnet_lite0', choices=list(ARCHS), metavar='ARCH',
                    help=f'pretrained backbone: {", ".join(ARCHS)} (default: %(default)s, whose ImageNet weights ship '
                         'with the package; the ResNets need torchvision\'s weights cached or the internet)')
-    p.add_argument('--bs', type=int, default=64, help='batch size (default: %(default)s)')
+    p.add_argument('--bs', type=_at_least(2, 'the batch size'), default=64, help='batch size, at least 2 for BatchNorm (default: %(default)s)')
     p.add_argument('--seed', type=int, default=42, help='random seed: same seed, same numbers on a CPU (default: %(default)s)')
     p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is there')
-    p.add_argument('--workers', type=int, default=None, help='data loader processes (default: one per CPU, up to 8)')
+    p.add_argument('--workers', type=_at_least(0, 'workers'), default=None, help='data loader processes (default: one per CPU, up to 8)')
 
 # %% ../nbs/12_cli.ipynb #8119756d
 def make_parser()->argparse.ArgumentParser:
@@ -59,16 +79,19 @@ def make_parser()->argparse.ArgumentParser:
     pl.add_argument('--path', type=Path, default=None,
                     help='a Planet folder (train_v2.csv, train-jpg/, optionally test-jpg/) such as the Kaggle download '
                          '(default: generate or reuse the built-in sample in OUT/planet_sample)')
-    pl.add_argument('--out', type=Path, default=Path('planet_out'), help='output folder (default: %(default)s)')
+    pl.add_argument('--out', type=_out_dir, default=Path('planet_out'), help='output folder (default: %(default)s)')
     pl.add_argument('--sizes', type=_sizes, default=None,
                     help='image sizes to train at, in order, comma-separated (default: 64,128,256 on a GPU, 64,128 on a CPU)')
-    pl.add_argument('--lr', type=float, default=None, help="head learning rate (default: the LR finder's minimum / 10)")
-    pl.add_argument('--epochs', '--cycles', dest='cycles', type=int, default=2,
+    pl.add_argument('--lr', type=_lr, default=None, help="head learning rate (default: the LR finder's minimum / 10)")
+    pl.add_argument('--epochs', '--cycles', dest='cycles', type=_at_least(1, 'cycles'), default=2,
                     help='SGDR cycles per stage; cycle i lasts CYCLE_MULT**i epochs (default: %(default)s: 1 + 2 = 3 epochs)')
-    pl.add_argument('--cycle-mult', type=int, default=2, help='SGDR cycle length multiplier (default: %(default)s)')
+    pl.add_argument('--cycle-mult', type=_at_least(1, 'the cycle multiplier'), default=2, help='SGDR cycle length multiplier (default: %(default)s)')
     pl.add_argument('--bs-rule', action='store_true', help='smaller batches (and lrs) for bigger images, same pixels per batch')
     pl.add_argument('--no-tta', dest='tta', action='store_false', help='predict on the plain images only')
-    pl.add_argument('--n-sample', type=int, default=400, help='labelled chips in the generated sample (default: %(default)s)')
+    pl.add_argument('--n-sample', type=_at_least(20, 'the sample size'), default=400, help='labelled chips in the generated sample (default: %(default)s)')
+    pl.add_argument('--skip-bad', action='store_true', help='leave unreadable images out (listed in the report) instead of stopping')
+    pl.add_argument('--cache-dir', type=Path, default=None,
+                    help='where down-sized copies of the images go (default: PATH/tmp, or OUT/cache when PATH is read-only)')
     _add_common(pl)
     lf = sub.add_parser('lr-find', help='run the LR range test on a dataset, print the suggestion and save the plot',
                         description='The LR range test on the head of a pretrained network, for a folder dataset '
@@ -78,7 +101,7 @@ def make_parser()->argparse.ArgumentParser:
     lf.add_argument('--csv', default=None, help='labels CSV inside PATH (default: train_v2.csv when PATH has one, else folders)')
     lf.add_argument('--folder', default='train-jpg', help='image folder for --csv (default: %(default)s)')
     lf.add_argument('--suffix', default='.jpg', help='file extension added to CSV names (default: %(default)s)')
-    lf.add_argument('--sz', type=int, default=64, help='image size (default: %(default)s)')
+    lf.add_argument('--sz', type=_at_least(8, 'the image size'), default=64, help='image size (default: %(default)s)')
     lf.add_argument('--unfreeze', action='store_true', help='test the whole network (lr/9, lr/3, lr) instead of the head')
     lf.add_argument('--out', type=Path, default=Path('lr_find.png'), help='where to save the plot (default: %(default)s)')
     _add_common(lf)
@@ -112,18 +135,34 @@ def run_lr_find(args)->SuggestedLRs:
     return sugg
 
 # %% ../nbs/12_cli.ipynb #c5c82564
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable)
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable, OutputBusy)
+
+def _fail(args, e, code:int)->int:
+    "Print `e` as one line, `transfer-nb <command>: error: ...`, and return the exit code."
+    print(f'transfer-nb {args.command}: error: {e}', file=sys.stderr)
+    return code
 
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `transfer-nb` console script; returns the exit code."
     args = make_parser().parse_args(argv)
+    with warnings.catch_warnings():   # warnings (suspicious labels, ...) as one line each, not a source listing
+        warnings.showwarning = lambda msg, *a, **k: print(f'transfer-nb {args.command}: warning: {msg}', file=sys.stderr)
+        return _run(args)
+
+def _run(args)->int:
     try:
         if args.command == 'lr-find': run_lr_find(args); return 0
         res = run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
-                         args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample)
-    except USER_ERRORS as e:
-        print(f'transfer-nb {args.command}: error: {e}', file=sys.stderr)
-        return 2
+                         args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample, args.skip_bad, args.cache_dir)
+    except USER_ERRORS as e: return _fail(args, e, 2)
+    except FloatingPointError as e: return _fail(args, e, 1)
+    except KeyboardInterrupt: return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
+    except RuntimeError as e:
+        if 'exited unexpectedly' not in str(e): raise   # a loader worker killed by the same Ctrl-C
+        return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
+    except OSError as e:
+        if e.errno != errno.ENOSPC: raise
+        return _fail(args, e.strerror if 'no space' in str(e.strerror) else f'no space left on {e.filename or args.out}', 1)
     print(f"\nvalidation F2: {res['f2_final']:.4f} in {res['minutes']:.1f} minutes\noutputs: {Path(args.out).resolve()} "
           f"(start with report.md)")
     return 0

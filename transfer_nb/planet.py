@@ -24,7 +24,9 @@ __all__ = ['planet_data', 'opt_th', 'opt_th_per_class', 'cross_fit_f2', 'choose_
 def planet_data(path:str|Path, # a Planet folder: `train_v2.csv`, `train-jpg/`, optionally `test-jpg/`
                 sz:int, bs:int=64, arch=efficientnet_lite0, # the architecture sets the normalisation statistics
                 num_workers:int|None=None, # loader processes (see `ImageClassifierData`)
-                resize_upto:int=128 # sizes up to this read down-sized copies (1.3x `sz`); 0 for never
+                resize_upto:int=128, # sizes up to this read down-sized copies (1.3x `sz`); 0 for never
+                exclude=(), # image files to leave out (e.g. unreadable ones: `find_bad_images`)
+                cache_dir:str|Path|None=None # where the down-sized copies go (default `path/tmp`)
                )->ImageClassifierData:
     "The lesson's Planet data at size `sz`: top-down augmentation, 20% validation, the test chips when there are any."
     path = Path(path)
@@ -35,7 +37,8 @@ def planet_data(path:str|Path, # a Planet folder: `train_v2.csv`, `train-jpg/`, 
     data = ImageClassifierData.from_csv(path, 'train-jpg', path/'train_v2.csv', bs=bs, tfms=tfms, suffix='.jpg',
                                         test_name=[t for t in ('test-jpg', 'test-jpg-additional') if (path/t).is_dir()] or None,
                                         num_workers=num_workers)
-    return data.resize(int(sz * 1.3), 'tmp') if sz <= resize_upto else data
+    if exclude: data = data.without(exclude)
+    return data.resize(int(sz * 1.3), cache_dir or 'tmp') if sz <= resize_upto else data
 
 # %% ../nbs/10_planet.ipynb #0bfa5144
 def opt_th(preds:np.ndarray, # (n, c) validation probabilities

@@ -6,7 +6,8 @@ Docs: https://transfer-nb.github.io/transfer_nb/run.html.md"""
 
 # %% ../nbs/11_run.ipynb #c255c943
 from __future__ import annotations
-import json, time
+import errno, json, os, shutil, time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +32,8 @@ from .interpret import tta_probs
 from .planet import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig', 'run_planet',
-           'md_table', 'write_report']
+__all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig', 'OutputBusy',
+           'output_lock', 'publish', 'check_space', 'run_planet', 'md_table', 'write_report']
 
 # %% ../nbs/11_run.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -132,6 +133,49 @@ def _evaluate(learn, out:Path, tta:bool)->dict:
                   'Kaggle will not score it')
     return res
 
+# %% ../nbs/11_run.ipynb #3ca183fe
+class OutputBusy(RuntimeError):
+    "Another run is writing to the same output folder."
+
+def _alive(pid:int)->bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+@contextmanager
+def output_lock(out:Path):
+    "Hold `out/.lock` (with this process's id) for the block; refuse while a living process holds it, take it over from a dead one."
+    lock = Path(out)/'.lock'
+    for _ in range(2):
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
+        except FileExistsError:
+            try: pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError): pid = 0
+            if pid and _alive(pid): raise OutputBusy(f'{out} is in use by another run (process {pid}): wait for it or choose another --out') from None
+            lock.unlink(missing_ok=True)  # left by a run that was killed
+    os.write(fd, str(os.getpid()).encode()); os.close(fd)
+    try: yield
+    finally: lock.unlink(missing_ok=True)
+
+def _mark(out:Path, **info):
+    with atomic_path(out/'run.json') as f: f.write_text(json.dumps(info, indent=1, default=str))
+
+def publish(stage:Path, out:Path, info:dict)->list[str]:
+    "Move the finished files of `stage` into `out`; `run.json` says `complete: false` while it does, then lists them."
+    files = sorted(f.name for f in stage.iterdir())
+    _mark(out, complete=False, **info)
+    for f in files: os.replace(stage/f, out/f)
+    stage.rmdir()
+    _mark(out, complete=True, files=files, **info)
+    return files
+
+def check_space(folder:Path, nbytes:int):
+    "Raise `OSError(ENOSPC)` naming `folder` when it has less than `nbytes` (plus 10%) free."
+    free = shutil.disk_usage(folder).free
+    if free < nbytes * 1.1:
+        raise OSError(errno.ENOSPC, f'no space left on {folder}: {nbytes / 2**20:.0f} MB needed, {free / 2**20:.0f} MB free', str(folder))
+
 # %% ../nbs/11_run.ipynb #9c5f364b
 def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in sample in `out/planet_sample`
                out:str|Path='planet_out', # where every output goes
@@ -141,7 +185,9 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                cycles:int=2, cycle_mult:int=2, # SGDR cycles per stage (1 + 2 epochs by default)
                bs:int=64, bs_rule:bool=False, # batch size; with `bs_rule`, smaller batches for bigger images
                seed:int=42, cpu:bool=False, tta:bool=True, # `cpu`: even when CUDA is there
-               num_workers:int|None=None, n_sample:int=400 # labelled chips in the generated sample
+               num_workers:int|None=None, n_sample:int=400, # labelled chips in the generated sample
+               skip_bad:bool=False, # leave unreadable images out (named in the report) instead of stopping
+               cache_dir:str|Path|None=None # down-sized copies (default: in the data folder, or `out/cache` when it is read-only)
               )->dict:
     "Lesson 2's Planet recipe, end to end; writes metrics, plots, thresholds, submission, model and `report.md` to `out`."
     t0, out = time.perf_counter(), Path(out)
@@ -149,29 +195,44 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
     if path is None: path = make_planet_sample(out/'planet_sample', n_train=n_sample, n_test=n_sample // 4, seed=0)
-    get_data = lambda sz, bs=bs: planet_data(path, sz, bs, ARCHS[arch], num_workers)
-    data = get_data(sizes[0])  # bad data fails here, before anything is written to `out`
+    full = planet_data(path, sizes[0], bs, ARCHS[arch], num_workers, resize_upto=0)  # bad folders and CSVs fail here
+    bad = find_bad_images([f for ds in (full.trn_ds, full.val_ds, full.test_ds) if ds is not None for f in ds.files])
+    if bad and not skip_bad:
+        raise ImageLoadError(f'{len(bad)} unreadable image(s), e.g. {next(iter(bad.values()))}; '
+                             'rerun with --skip-bad to leave them out')
+    if cache_dir is None and not os.access(path, os.W_OK):
+        cache_dir = (out/'cache').absolute()
+        print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
+    get_data = lambda sz, bs=bs: planet_data(path, sz, bs, ARCHS[arch], num_workers, exclude=bad, cache_dir=cache_dir)
+    data = get_data(sizes[0])
     out.mkdir(parents=True, exist_ok=True)
-    set_seed(seed)
-    learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=[f2], device=device, path=out, model_dir='.')
-    log = learn.add_cb(RunLog())
-    sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
-    save_fig(learn.sched.plot(), out/'lr_find.png')
-    if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
-    if lr is None: lr = sugg.min_div10
-    print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
-    stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
-    ev = _evaluate(learn, out, tta)
-    learn.save('model')
-    metrics = log.epochs_df()
-    with atomic_path(out/'metrics.csv') as f: metrics.to_csv(f, index=False)
-    with atomic_path(out/'per_class_f2.csv') as f: ev['per_class'].to_csv(f, index=False)
-    save_fig(plot_run_lrs(log), out/'schedule.png'); save_fig(plot_run_losses(log), out/'losses.png')
-    settings = dict(data=str(path), arch=arch, sizes=list(sizes), lr=lr, cycles=cycles, cycle_mult=cycle_mult, bs=bs,
-                    bs_rule=bs_rule, seed=seed, device=str(device), tta='8 dihedral views' if tta else 'none',
-                    n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
-    res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, minutes=(time.perf_counter() - t0) / 60, **ev)
-    write_report(out, res)
+    with output_lock(out):
+        clean_temp_files(out)
+        stage = out/'.staging'
+        shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
+        set_seed(seed)
+        learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=[f2], device=device, path=out, model_dir=stage.name)
+        log = learn.add_cb(RunLog())
+        sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
+        save_fig(learn.sched.plot(), stage/'lr_find.png')
+        if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
+        if lr is None: lr = sugg.min_div10
+        print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
+        stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
+        ev = _evaluate(learn, stage, tta)
+        metrics = log.epochs_df()
+        with atomic_path(stage/'metrics.csv') as f: metrics.to_csv(f, index=False)
+        with atomic_path(stage/'per_class_f2.csv') as f: ev['per_class'].to_csv(f, index=False)
+        save_fig(plot_run_lrs(log), stage/'schedule.png'); save_fig(plot_run_losses(log), stage/'losses.png')
+        settings = dict(data=str(path), arch=arch, sizes=list(sizes), lr=lr, cycles=cycles, cycle_mult=cycle_mult, bs=bs,
+                        bs_rule=bs_rule, seed=seed, device=str(device), tta='8 dihedral views' if tta else 'none',
+                        n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
+        res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, skipped=bad,
+                   warnings=list(data.warnings), minutes=(time.perf_counter() - t0) / 60, **ev)
+        write_report(stage, res)
+        check_space(stage, sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+        learn.save('model')  # last: the biggest file
+        res['files'] = publish(stage, out, dict(seed=seed, data=str(path)))
     return res
 
 # %% ../nbs/11_run.ipynb #a21cdf4a
@@ -211,6 +272,9 @@ def write_report(out:Path, res:dict)->Path:
         '## Per-tag F2 on the validation set', '',
         'With the thresholds above; `support` is how many validation chips have the tag, `predicted` how many got it '
         '(F2 is a dash where both are 0).', '', md_table(pc), '',
+        *(['## Warnings', '', *[f'- {w}' for w in res.get('warnings', [])],
+            *[f'- skipped (unreadable): {why}' for why in res.get('skipped', {}).values()], '']
+          if res.get('warnings') or res.get('skipped') else []),
         '## Files', '',
         '`metrics.csv` (every epoch), `per_class_f2.csv`, `lr_find.png`, `schedule.png`, `losses.png`, `model.pth` '
         '(`learn.load("model")` with `path` set to this folder)' + (', `submission.csv` (Kaggle format)' if 'submission' in res else '') + '.', '',
