@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/run.html.md"""
 
 # %% ../nbs/11_run.ipynb #c255c943
 from __future__ import annotations
-import errno, json, os, shutil, time
+import errno, json, os, shutil, time, warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import torch
 from .core import *
 from .transforms import *
 from .data import *
-from .sample_data.planet import make_planet_sample
+from .sample_data.planet import make_planet_sample, planet_tags
 from .callback import *
 from .schedule import *
 from .metrics import *
@@ -196,6 +196,9 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
     if path is None: path = make_planet_sample(out/'planet_sample', n_train=n_sample, n_test=n_sample // 4, seed=0)
     full = planet_data(path, sizes[0], bs, ARCHS[arch], num_workers, resize_upto=0)  # bad folders and CSVs fail here
+    notes = list(full.warnings)
+    if (odd := [t for t in full.classes if t not in planet_tags]) and len(odd) < len(full.classes) / 2:
+        notes.append(f"{path}: tag(s) {odd} are not among Planet's 17 tags: typos?"); warnings.warn(notes[-1])
     bad = find_bad_images([f for ds in (full.trn_ds, full.val_ds, full.test_ds) if ds is not None for f in ds.files])
     if bad and not skip_bad:
         raise ImageLoadError(f'{len(bad)} unreadable image(s), e.g. {next(iter(bad.values()))}; '
@@ -228,7 +231,7 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                         bs_rule=bs_rule, seed=seed, device=str(device), tta='8 dihedral views' if tta else 'none',
                         n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
         res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, skipped=bad,
-                   warnings=list(data.warnings), minutes=(time.perf_counter() - t0) / 60, **ev)
+                   warnings=notes, minutes=(time.perf_counter() - t0) / 60, **ev)
         write_report(stage, res)
         check_space(stage, sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
         learn.save('model')  # last: the biggest file
