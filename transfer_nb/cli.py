@@ -1,4 +1,4 @@
-"""The command line around `run_planet` (notebook 11): `transfer-nb planet` and `transfer-nb lr-find`, with one-line errors for bad input.
+"""The command line around `run_planet` and `run_lr_find` (notebook 11): `transfer-nb planet` and `transfer-nb lr-find`, arguments checked as they are parsed, one-line errors, and no PyTorch loaded until something runs.
 
 Docs: https://transfer-nb.github.io/transfer_nb/cli.html.md"""
 
@@ -9,24 +9,12 @@ from __future__ import annotations
 import argparse, errno, math, sys, warnings
 from pathlib import Path
 
-from .core import *
-from .transforms import *
-from .data import *
-from .callback import *
-from .schedule import *
-from .metrics import *
-from .callbacks import *
-from .learner import *
-from .lr_finder import SuggestedLRs
-from .models import *
-from .conv_learner import *
-from .planet import planet_data
-from .run import *
-
 # %% auto #0
-__all__ = ['USER_ERRORS', 'make_parser', 'lr_find_data', 'run_lr_find', 'main']
+__all__ = ['ARCH_NAMES', 'make_parser', 'main']
 
 # %% ../nbs/12_cli.ipynb #a383a0ce
+ARCH_NAMES = ['efficientnet_lite0', 'resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50']  # `run.ARCHS`, by name: `--help` imports no torch
+
 class _Parser(argparse.ArgumentParser):
     "argparse, with usage errors reported in one line (exit status 2)."
     def error(self, message): self.exit(2, f'{self.prog}: error: {message}\n')
@@ -58,8 +46,8 @@ def _out_dir(s:str)->Path:
     return p
 
 def _add_common(p):
-    p.add_argument('--arch', default='efficientnet_lite0', choices=list(ARCHS), metavar='ARCH',
-                   help=f'pretrained backbone: {", ".join(ARCHS)} (default: %(default)s, whose ImageNet weights ship '
+    p.add_argument('--arch', default='efficientnet_lite0', choices=ARCH_NAMES, metavar='ARCH',
+                   help=f'pretrained backbone: {", ".join(ARCH_NAMES)} (default: %(default)s, whose ImageNet weights ship '
                         'with the package; the ResNets need torchvision\'s weights cached or the internet)')
     p.add_argument('--bs', type=_at_least(2, 'the batch size'), default=64, help='batch size, at least 2 for BatchNorm (default: %(default)s)')
     p.add_argument('--seed', type=int, default=42, help='random seed: same seed, same numbers on a CPU (default: %(default)s)')
@@ -107,36 +95,7 @@ def make_parser()->argparse.ArgumentParser:
     _add_common(lf)
     return p
 
-# %% ../nbs/12_cli.ipynb #f0e53262
-def lr_find_data(path:Path, sz:int, bs:int, arch, csv:str|None=None, folder:str='train-jpg', suffix:str='.jpg',
-                 num_workers=None)->ImageClassifierData:
-    "Data for `transfer-nb lr-find`: from `path/csv` when given (or when `path/train_v2.csv` exists), else from class folders."
-    path = Path(path)
-    if not path.is_dir(): raise FileNotFoundError(f'no dataset folder at {path}')
-    if csv is None and (path/'train_v2.csv').exists():
-        return planet_data(path, sz, bs, arch, num_workers, resize_upto=0)   # the one Planet recipe (notebook 10)
-    if csv is not None:
-        tfms = tfms_from_model(arch, sz, aug_tfms=transforms_top_down, max_zoom=1.05)
-        return ImageClassifierData.from_csv(path, folder, path/csv, bs=bs, tfms=tfms, suffix=suffix, num_workers=num_workers)
-    tfms = tfms_from_model(arch, sz, aug_tfms=transforms_side_on, max_zoom=1.1)
-    return ImageClassifierData.from_paths(path, bs=bs, tfms=tfms, num_workers=num_workers)
-
-def run_lr_find(args)->SuggestedLRs:
-    "`transfer-nb lr-find`: the LR range test on `args.path`; prints the suggestion, saves the plot to `args.out`."
-    arch = ARCHS[args.arch]
-    data = lr_find_data(args.path, args.sz, args.bs, arch, args.csv, args.folder, args.suffix, args.workers)
-    set_seed(args.seed)
-    learn = ConvLearner.pretrained(arch, data, device='cpu' if args.cpu else None)
-    if args.unfreeze: learn.unfreeze()
-    sugg = learn.lr_find(start_lr=slice(1e-5/9, 1e-5) if args.unfreeze else 1e-5, num_it=max(100, len(data.trn_dl)))
-    if sugg is None: raise ValueError('the loss diverged at once: no learning rate to suggest (try a smaller --bs or another --sz)')
-    save_fig(learn.sched.plot(), args.out)
-    print(f'{data}\nsuggested lr: {sugg.min_div10:.2g} (minimum / 10); steepest fall at {sugg.steep:.2g}\nplot: {args.out}')
-    return sugg
-
 # %% ../nbs/12_cli.ipynb #c5c82564
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable, OutputBusy)
-
 def _fail(args, e, code:int)->int:
     "Print `e` as one line, `transfer-nb <command>: error: ...`, and return the exit code."
     print(f'transfer-nb {args.command}: error: {e}', file=sys.stderr)
@@ -150,11 +109,15 @@ def main(argv:list[str]|None=None)->int:
         return _run(args)
 
 def _run(args)->int:
+    import transfer_nb.run as run   # here, not at the top: `transfer-nb --help` answers without loading PyTorch
     try:
-        if args.command == 'lr-find': run_lr_find(args); return 0
-        res = run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
+        if args.command == 'lr-find':
+            run.run_lr_find(args.path, args.out, args.arch, args.sz, args.bs, args.csv, args.folder, args.suffix, args.workers,
+                            args.seed, args.cpu, args.unfreeze)
+            return 0
+        res = run.run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
                          args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample, args.skip_bad, args.cache_dir)
-    except USER_ERRORS as e: return _fail(args, e, 2)
+    except run.USER_ERRORS as e: return _fail(args, e, 2)
     except FloatingPointError as e: return _fail(args, e, 1)
     except KeyboardInterrupt: return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
     except RuntimeError as e:

@@ -32,8 +32,9 @@ from .interpret import tta_probs
 from .planet import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig', 'OutputBusy',
-           'output_lock', 'publish', 'check_space', 'run_planet', 'md_table', 'write_report']
+__all__ = ['ARCHS', 'USER_ERRORS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig',
+           'OutputBusy', 'output_lock', 'publish', 'check_space', 'run_planet', 'md_table', 'write_report',
+           'lr_find_data', 'run_lr_find']
 
 # %% ../nbs/11_run.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -284,3 +285,37 @@ def write_report(out:Path, res:dict)->Path:
         '## Settings', '', '```', json.dumps(s, indent=1), '```', '']
     with atomic_path(out/'report.md') as f: f.write_text('\n'.join(lines))
     return out/'report.md'
+
+# %% ../nbs/11_run.ipynb #770167cd
+def lr_find_data(path:Path, sz:int, bs:int, arch, csv:str|None=None, folder:str='train-jpg', suffix:str='.jpg',
+                 num_workers=None)->ImageClassifierData:
+    "Data for `transfer-nb lr-find`: from `path/csv` when given (or when `path/train_v2.csv` exists), else from class folders."
+    path = Path(path)
+    if not path.is_dir(): raise FileNotFoundError(f'no dataset folder at {path}')
+    if csv is None and (path/'train_v2.csv').exists():
+        return planet_data(path, sz, bs, arch, num_workers, resize_upto=0)   # the one Planet recipe (notebook 10)
+    if csv is not None:
+        tfms = tfms_from_model(arch, sz, aug_tfms=transforms_top_down, max_zoom=1.05)
+        return ImageClassifierData.from_csv(path, folder, path/csv, bs=bs, tfms=tfms, suffix=suffix, num_workers=num_workers)
+    tfms = tfms_from_model(arch, sz, aug_tfms=transforms_side_on, max_zoom=1.1)
+    return ImageClassifierData.from_paths(path, bs=bs, tfms=tfms, num_workers=num_workers)
+
+def run_lr_find(path:str|Path, # a folder dataset, or a CSV one (see `lr_find_data`)
+                out:str|Path='lr_find.png', # where the plot goes
+                arch:str='efficientnet_lite0', sz:int=64, bs:int=64, # a name in `ARCHS`, image size, batch size
+                csv:str|None=None, folder:str='train-jpg', suffix:str='.jpg', # for CSV datasets, as in `lr_find_data`
+                num_workers:int|None=None, seed:int=42, cpu:bool=False,
+                unfreeze:bool=False # test the whole network (lr/9, lr/3, lr) instead of the head
+               )->SuggestedLRs:
+    "`transfer-nb lr-find`: the LR range test on `path`; prints the suggestion, saves the plot to `out`."
+    data = lr_find_data(path, sz, bs, ARCHS[arch], csv, folder, suffix, num_workers)
+    set_seed(seed)
+    learn = ConvLearner.pretrained(ARCHS[arch], data, device='cpu' if cpu else None)
+    if unfreeze: learn.unfreeze()
+    sugg = learn.lr_find(start_lr=slice(1e-5/9, 1e-5) if unfreeze else 1e-5, num_it=max(100, len(data.trn_dl)))
+    if sugg is None: raise ValueError('the loss diverged at once: no learning rate to suggest (try a smaller --bs or another --sz)')
+    save_fig(learn.sched.plot(), out)
+    print(f'{data}\nsuggested lr: {sugg.min_div10:.2g} (minimum / 10); steepest fall at {sugg.steep:.2g}\nplot: {out}')
+    return sugg
+
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable, OutputBusy)
