@@ -82,10 +82,10 @@ class ConvLearner(Learner):
             self._precompute = False
             print('precompute is off now: unfrozen layers must see the images (`learn.freeze()` and `learn.precompute = True` turn it back on)')
 
-    def activations(self)->dict:
+    def activations(self, splits=('trn', 'val', 'test'))->dict:
         "`cached_activations` of this learner's model and data, in `path/precompute_dir` (or memory only)."
         self.acts_cache.folder = None if self.precompute_dir is None else self.path/self.precompute_dir
-        return cached_activations(self.model, self.data, self.acts_cache, self.precompute_aug, self.amp_dtype)
+        return cached_activations(self.model, self.data, self.acts_cache, self.precompute_aug, self.amp_dtype, splits)
     @property
     def precompute_counts(self)->Counter:
         "How many splits' activations were `built`, read from `disk` or found in `memory`."
@@ -98,5 +98,5 @@ class ConvLearner(Learner):
     def fit_dls(self)->tuple:
         "The loop's (train, valid) loaders: over cached activations while `precompute` is on, else over images."
         if not self.precompute: return super().fit_dls()
-        a, bs = self.activations(), self.data.bs
+        a, bs = self.activations(('trn', 'val')), self.data.bs   # the test set's are built only when asked for
         return activations_dl(*a['trn'], bs, train=True), activations_dl(*a['val'], bs)

@@ -119,13 +119,15 @@ def cached_activations(model:nn.Sequential, # `nn.Sequential(body, head)` from `
                        data, # an `ImageClassifierData`
                        cache:ActivationCache, # where activations are looked up and kept
                        aug_views:int=0, # see `precompute_splits`
-                       amp_dtype=None # autocast dtype for the build (mixed precision on a GPU)
+                       amp_dtype=None, # autocast dtype for the build (mixed precision on a GPU)
+                       splits=('trn', 'val', 'test') # which to return (and build if needed): training needs only 'trn' and 'val'
                       )->dict:
     "`{'trn': (x, y), 'val': (x, y), 'test': (x, y) or None}` from the features part of `model`, `x` of shape `(views, n, 2*nf)`."
     features, _ = split_head(model)
     common = f'{state_digest(features)}|{features[1:]!r}|sz={data.sz}|amp={amp_dtype}'
     out = {}
     for split, (ds, n_views) in precompute_splits(data, aug_views).items():
+        if split not in splits: continue
         if ds is None: out[split] = None; continue
         h = hashlib.blake2b(f'{common}|{dataset_digest(ds)}|{ds.tfm!r}|views={n_views}'.encode(), digest_size=16)
         def build(ds=ds, n_views=n_views, split=split):
