@@ -2,6 +2,8 @@
 # The library, in notebook order
 from .core import *
 from .transforms import *
+from .images import *
+from .labels import *
 from .data import *
 from .sample_data import *
 from .callback import *

@@ -16,6 +16,8 @@ import torch
 
 from .core import *
 from .transforms import *
+from .images import *
+from .labels import *
 from .data import *
 from .sample_data.planet import make_planet_sample, planet_tags
 from .callback import *
