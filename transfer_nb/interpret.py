@@ -31,7 +31,7 @@ def TTA(self:Learner, n_aug:int=4, # augmented passes, after the plain one
     "Predictions on the plain images and augmented views, stacked `(n_views, n, c)`, and the targets."
     plain_dl = self._pred_dl(is_test)   # the validation or test loader; a clear error without a test set
     ds = plain_dl.dataset
-    if dihedral: views = [self.get_preds(plain_dl, tfm_x=partial(_dihedral_k, k=k))[0] for k in range(8)]
+    if dihedral: views = list(self.get_preds(plain_dl, tfm_x=[partial(_dihedral_k, k=k) for k in range(8)])[0])  # one load per image
     else:
         aug_dl = self.data.test_aug_dl if is_test else self.data.aug_dl
         plain = self.get_preds(plain_dl)[0]

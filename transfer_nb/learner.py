@@ -301,18 +301,20 @@ def fit(self:Learner, lrs, # learning rate(s): a number, one per layer group, or
 # %% ../nbs/03e_learner.ipynb #ece74619
 @patch
 def get_preds(self:Learner, dl=None, # default: the validation loader
-              tfm_x=None # applied to each input batch on the device before the model (e.g. a flip, for TTA)
+              tfm_x=None # applied to each input batch on the device before the model (e.g. a flip); a list: one view each
              )->tuple:
-    "Activated predictions (log-probs, or probabilities when multi-label) and targets over `dl`, in order."
+    "Activated predictions (log-probs, or probabilities when multi-label) and targets over `dl`, in order; with a list of `tfm_x`, `(n_views, n, c)` from one pass over `dl`."
     dl = self.data.val_dl if dl is None else dl
-    tfm_x = tfm_x or (lambda x: x)
+    tfms = tfm_x if isinstance(tfm_x, (list, tuple)) else [tfm_x or (lambda x: x)]
     self.model.eval()
-    preds, targs = [], []
+    preds, targs = [[] for _ in tfms], []
     with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
         for xb, yb in dl:
-            out = self.model(tfm_x(to_device(xb, self.device)))
-            preds.append(self.activation(out.float()).cpu()); targs.append(yb)
-    return torch.cat(preds), torch.cat(targs)
+            xb = to_device(xb, self.device)   # each batch is loaded (decoded, transformed) once, whatever the views
+            for p, t in zip(preds, tfms): p.append(self.activation(self.model(t(xb)).float()).cpu())
+            targs.append(yb)
+    preds = [torch.cat(p) for p in preds]
+    return (torch.stack(preds) if isinstance(tfm_x, (list, tuple)) else preds[0]), torch.cat(targs)
 
 @patch
 def predict(self:Learner, is_test:bool=False # the test set instead of the validation set
