@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
 # %% ../nbs/01d_data.ipynb #bad3653f
 from __future__ import annotations
-import os, gc, json, math
+import os, gc, json, math, re
 from pathlib import Path
 
 import numpy as np
@@ -115,9 +115,8 @@ def default_num_workers()->int:
 
 def _worker_cause(e:ImageLoadError)->str:
     "The one-line message of an `ImageLoadError` raised in a loader worker (PyTorch wraps it in the worker's traceback)."
-    tag = f'{ImageLoadError.__name__}: '   # the traceback's last line: `[module.]ImageLoadError: cannot read image ...`
-    lines = [l for l in str(e).splitlines() if l.startswith(tag) or f'.{tag}' in l.split(' ', 1)[0] + ' ']
-    return lines[-1].split(tag, 1)[1] if lines else str(e)
+    found = re.findall(r'^(?:[\w.]+\.)?ImageLoadError: (.*)$', str(e), re.M)  # `[module.]ImageLoadError: cannot read ...`
+    return found[-1] if found else str(e)
 
 class _Loader(DataLoader):
     "A `DataLoader` that collects garbage before starting worker processes, and reports a worker's unreadable image in one line."

@@ -209,7 +209,10 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     if cache_dir is None and not os.access(path, os.W_OK):
         cache_dir = (out/'cache').absolute()
         print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
-    get_data = lambda sz, bs=bs: planet_data(path, sz, bs, ARCHS[arch], num_workers, exclude=bad, cache_dir=cache_dir)
+    def get_data(sz, bs=bs):
+        with warnings.catch_warnings():   # the same CSV at every size: its label warnings were given once, above
+            warnings.simplefilter('ignore')
+            return planet_data(path, sz, bs, ARCHS[arch], num_workers, exclude=bad, cache_dir=cache_dir)
     data = get_data(sizes[0])
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
