@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/transforms.html.md"""
 
 # %% ../nbs/01a_transforms.ipynb #481c87f1
 from __future__ import annotations
-import math
+import functools, math
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,16 @@ __all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'ima
            'RandomScale', 'RandomCrop', 'CenterCrop', 'ImageTfm', 'tfms_from_stats', 'tfms_from_model']
 
 # %% ../nbs/01a_transforms.ipynb #8e67484e
+def _rotation_theta(deg:float, h:int, w:int)->np.ndarray:
+    "3 x 3 map from output to input coordinates (`grid_sample`'s) of turning an `h` x `w` image by `deg` about pixel `(w//2, h//2)`."
+    cos, sin = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    # Output pixel (i, j) takes the input at its position turned back by `deg` about pixel (w//2, h//2). In
+    # grid_sample's coordinates (-1 and 1 at the outer pixel edges: pixel j sits at (2j+1)/w - 1) that is one affine
+    # map; the image's geometric centre is (ox, oy) from that pixel (0 or -1/2 in each direction).
+    ox, oy = (w - 1) / 2 - w // 2, (h - 1) / 2 - h // 2
+    return np.array([[cos, -sin * h / w, 2 / w * (cos * ox - sin * oy - ox)],
+                     [sin * w / h, cos, 2 / h * (sin * ox + cos * oy - oy)], [0, 0, 1]])
+
 def rotate(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is converted to float in [0, 1]
            deg:float, # angle in degrees, anticlockwise as displayed
            fill:str|float='reflect' # 'reflect': mirror the picture into the corners (the lesson); a number: that constant, 0 is black
@@ -29,13 +39,7 @@ def rotate(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is
     x = TF.to_dtype(img, torch.float32, scale=True)
     x4 = x.reshape(-1, *x.shape[-3:])
     n, c, h, w = x4.shape
-    cos, sin = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    # Output pixel (i, j) takes the input at its position turned back by `deg` about pixel (w//2, h//2). In
-    # grid_sample's coordinates (-1 and 1 at the outer pixel edges: pixel j sits at (2j+1)/w - 1) that is one affine
-    # map; the image's geometric centre is (ox, oy) from that pixel (0 or -1/2 in each direction).
-    ox, oy = (w - 1) / 2 - w // 2, (h - 1) / 2 - h // 2
-    theta = torch.tensor([[cos, -sin * h / w, 2 / w * (cos * ox - sin * oy - ox)],
-                          [sin * w / h, cos, 2 / h * (sin * ox + cos * oy - oy)]], device=x.device)
+    theta = torch.tensor(_rotation_theta(deg, h, w)[:2], dtype=torch.float32, device=x.device)
     grid = F.affine_grid(theta.expand(n, 2, 3), [n, c, h, w], align_corners=False)
     if fill == 'reflect': out = F.grid_sample(x4, grid, 'bilinear', 'reflection', align_corners=False)
     else: out = F.grid_sample(x4 - fill, grid, 'bilinear', 'zeros', align_corners=False) + fill
@@ -120,13 +124,17 @@ transforms_side_on  = transforms_basic + [v2.RandomHorizontalFlip()]
 transforms_top_down = transforms_basic + [RandomDihedral()]
 
 # %% ../nbs/01a_transforms.ipynb #50a95704
+def _scaled_size(h:int, w:int, targ:int)->list[int]:
+    "[H, W] of an `h` x `w` image scaled so that its shorter side is `targ`."
+    ratio = targ / min(h, w)
+    return [max(math.floor(h * ratio), targ), max(math.floor(w * ratio), targ)]
+
 def scale_min(img:torch.Tensor, # (C, H, W) image, `uint8` or float
               targ:int # the shorter side afterwards
              )->torch.Tensor:
     "Resize `img` so that its shorter side is `targ`, the longer one in proportion (rounded down); antialiased bilinear."
     h, w = img.shape[-2:]
-    ratio = targ / min(h, w)
-    size = [max(math.floor(h * ratio), targ), max(math.floor(w * ratio), targ)]
+    size = _scaled_size(h, w, targ)
     return img if size == [h, w] else TF.resize(img, size, antialias=True)
 
 # %% ../nbs/01a_transforms.ipynb #f413caae
@@ -163,8 +171,9 @@ class RandomCrop(v2.Transform):
     def __init__(self, sz:int): # side of the square
         super().__init__()
         self.sz = sz
-    def make_params(self, flat_inputs):
-        h, w = TF.get_size(flat_inputs[0])
+    def make_params(self, flat_inputs): return self.offsets(*TF.get_size(flat_inputs[0]))
+    def offsets(self, h:int, w:int)->dict:
+        "Draw where the square lies in an `h` x `w` image."
         _check_crop(h, w, self.sz)
         return dict(top=int(torch.rand(()).item() * (h - self.sz)), left=int(torch.rand(()).item() * (w - self.sz)))
     def transform(self, inpt, params):
@@ -187,6 +196,79 @@ class CenterCrop(v2.Transform):
 # %% ../nbs/01a_transforms.ipynb #58c75a11
 imagenet_stats  = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 inception_stats = ([0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+
+# %% ../nbs/01a_transforms.ipynb #0fd028e5
+_FLIP    = np.array([[-1., 0, 0], [0, 1, 0], [0, 0, 1]])   # left-right mirror: output x reads input -x
+_QUARTER = np.array([[0., -1, 0], [1, 0, 0], [0, 0, 1]])   # `torch.rot90` once: output (x, y) reads input (-y, x)
+
+def _dihedral_theta(k:int)->np.ndarray:
+    "3 x 3 map from output to input coordinates of `dihedral(img, k)`: `k % 4` quarter turns, then the mirror."
+    m = np.linalg.matrix_power(_QUARTER, k % 4)
+    return m @ _FLIP if k >= 4 else m
+
+def _crop_theta(top:int, left:int, sz:int, h:int, w:int)->np.ndarray:
+    "3 x 3 map from the coordinates of the `sz` x `sz` window at `(top, left)` to those of the `h` x `w` image it is in."
+    return np.array([[sz / w, 0, (sz + 2 * left) / w - 1], [0, sz / h, (sz + 2 * top) / h - 1], [0, 0, 1]])
+
+# %% ../nbs/01a_transforms.ipynb #b08bea09
+_fusable = (RandomRotate, RandomLighting, v2.RandomHorizontalFlip, RandomDihedral)
+
+def _can_fuse(aug_tfms)->bool:
+    "Can these augmentations run as one warp? Only the lesson's own kinds, and at most one rotation."
+    return all(type(t) in _fusable for t in aug_tfms) and sum(isinstance(t, RandomRotate) for t in aug_tfms) <= 1
+
+def _draw_warp(steps, h:int, w:int)->dict:
+    "Draw the random numbers of `steps` (scale, augmentations, crop) in their order, for an `h` x `w` image."
+    scale, *augs, crop = steps
+    targ = scale.make_params([])['targ'] if isinstance(scale, RandomScale) else scale.sz
+    h, w = size = _scaled_size(h, w, targ)
+    m, light, fill = np.eye(3), None, 'reflect'
+    for t in augs:
+        if isinstance(t, RandomLighting): light = t.make_params([])
+        elif isinstance(t, RandomRotate):
+            deg, fill = t.make_params([])['deg'], t.fill
+            if deg is not None: m = m @ _rotation_theta(deg, h, w)
+        elif isinstance(t, RandomDihedral):
+            k = t.make_params([])['k']
+            m = m @ _dihedral_theta(k)
+            if k % 2: h, w = w, h
+        elif torch.rand(1) < t.p: m = m @ _FLIP          # v2.RandomHorizontalFlip draws this way
+    c = crop.offsets(h, w)
+    return dict(size=size, theta=m @ _crop_theta(c['top'], c['left'], crop.sz, h, w), light=light, fill=fill)
+
+# %% ../nbs/01a_transforms.ipynb #1924e231
+@functools.lru_cache(maxsize=16)
+def _unit_grid(sz:int)->torch.Tensor:
+    "(sz, sz, 3): each output pixel's centre `(x, y, 1)` in `grid_sample`'s units."
+    c = (2 * torch.arange(sz, dtype=torch.float32) + 1) / sz - 1
+    return torch.stack([c.expand(sz, sz), c[:, None].expand(sz, sz), torch.ones(sz, sz)], -1)
+
+def _normalise(x:torch.Tensor, k:float, mean:torch.Tensor, std:torch.Tensor, light:dict|None=None, mu:float=0.)->torch.Tensor:
+    "`x * k` (pixels in [0, 1]), through `lighting` (about the mean `mu`) when `light` is given, then normalised: in place."
+    x = x.mul_(k)
+    if light: x = x.sub_(mu).mul_(light['c']).add_(mu + light['b']).clamp_(0, 1)
+    return x.sub_(mean).div_(std)
+
+def _warp_train(steps, x:torch.Tensor, mean:torch.Tensor, std:torch.Tensor)->torch.Tensor:
+    "The training pipeline `steps` on image `x`: scale in `uint8`, one warp to the output square, then lighting and normalisation."
+    p = _draw_warp(steps, *x.shape[-2:])
+    xf = TF.resize(x, p['size'], antialias=True).float() if p['size'] != list(x.shape[-2:]) else x.float()
+    k = 1 / 255 if x.dtype == torch.uint8 else 1.
+    grid = _unit_grid(steps[-1].sz) @ torch.from_numpy(p['theta'][:2].T).float()
+    if p['fill'] == 'reflect': out = F.grid_sample(xf[None], grid[None], 'bilinear', 'reflection', align_corners=False)[0]
+    else:
+        fill = p['fill'] / k
+        out = F.grid_sample(xf[None] - fill, grid[None], 'bilinear', 'zeros', align_corners=False)[0] + fill
+    mu = xf.mean().item() * k if p['light'] else 0.  # lighting pivots on the scaled image's mean (the lesson: the rotated one's)
+    return _normalise(out, k, mean, std, p['light'], mu)
+
+def _centre_square(x:torch.Tensor, sz:int, mean:torch.Tensor, std:torch.Tensor)->torch.Tensor:
+    "The validation pipeline on image `x`: shorter side to `sz`, the centred square, normalised."
+    x = scale_min(x, sz)
+    h, w = x.shape[-2:]
+    _check_crop(h, w, sz)
+    t, l = math.ceil((h - sz) / 2), math.ceil((w - sz) / 2)
+    return _normalise(x[:, t:t + sz, l:l + sz].float(), 1 / 255 if x.dtype == torch.uint8 else 1., mean, std)
 
 # %% ../nbs/01a_transforms.ipynb #d91f1265
 def _image_tensor(img)->torch.Tensor:
@@ -216,17 +298,22 @@ class ImageTfm:
                  stats=imagenet_stats, # (mean, std) per channel
                  aug_tfms=None, # augmentations, run (training only) on the scaled image before the crop
                  max_zoom:float|None=None, # training: `RandomScale` up to this factor (else `Scale`)
-                 train:bool=True # random zoom and crop + `aug_tfms`, or scale and centre crop
+                 train:bool=True, # random zoom and crop + `aug_tfms`, or scale and centre crop
+                 fused:bool=True # one resize and one warp (same draws, same image); False: `pipe`, one step at a time
                 ):
         self.sz, self.stats, self.max_zoom, self.train = sz, stats, max_zoom, train
         self.aug_tfms = list(aug_tfms or []) if train else []
         if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *self.aug_tfms, RandomCrop(sz)]
         else: self.steps = [Scale(sz), CenterCrop(sz)]
         self.pipe = v2.Compose([*self.steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)])
+        self.fused = fused and _can_fuse(self.aug_tfms)  # other augmentations always run step by step
+        self._mean, self._std = (torch.tensor(s, dtype=torch.float32).view(-1, 1, 1) for s in stats)
 
     def __call__(self, img # (3, H, W) uint8 tensor, (H, W, 3) numpy array (uint8, or float in [0, 1]) or PIL image
                 )->torch.Tensor:
-        return self.pipe(_image_tensor(img))
+        x = _image_tensor(img)
+        if not self.fused: return self.pipe(x)
+        return _warp_train(self.steps, x, self._mean, self._std) if self.train else _centre_square(x, self.sz, self._mean, self._std)
 
     def denorm(self, x:torch.Tensor)->torch.Tensor:
         "Undo the normalisation: float image(s) in [0, 1] for display."
