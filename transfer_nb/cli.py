@@ -52,7 +52,7 @@ def _add_common(p):
     p.add_argument('--bs', type=_at_least(2, 'the batch size'), default=64, help='batch size, at least 2 for BatchNorm (default: %(default)s)')
     p.add_argument('--seed', type=int, default=42, help='random seed: same seed, same numbers on a CPU (default: %(default)s)')
     p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is there')
-    p.add_argument('--workers', type=_at_least(0, 'workers'), default=None, help='data loader processes (default: one per CPU, up to 8)')
+    p.add_argument('--workers', type=_at_least(0, 'workers'), default=None, help='data loader processes (default: one per CPU up to 8 with a GPU, a quarter of that without)')
 
 # %% ../nbs/12_cli.ipynb #8119756d
 def make_parser()->argparse.ArgumentParser:

@@ -109,9 +109,11 @@ def folder_source(path:str|Path, # the dataset folder
     return fnames, np.array(labels), list(classes)
 
 # %% ../nbs/01d_data.ipynb #69c965c9
-def default_num_workers()->int:
-    "Loader worker processes when none are asked for: up to 8, one per CPU."
-    return worker_count(cap=8)
+def default_num_workers(cuda:bool|None=None # will the model train on a GPU? Default: is CUDA available
+                       )->int:
+    "Loader worker processes when none are asked for: one per CPU (up to 8) to feed a GPU; a quarter of that when the CPU trains."
+    if cuda is None: cuda = torch.cuda.is_available()
+    return worker_count(cap=8) if cuda else worker_count(cap=8) // 4
 
 def _worker_cause(e:ImageLoadError)->str:
     "The one-line message of an `ImageLoadError` raised in a loader worker (PyTorch wraps it in the worker's traceback)."
@@ -119,10 +121,14 @@ def _worker_cause(e:ImageLoadError)->str:
     return found[-1] if found else str(e)
 
 class _Loader(DataLoader):
-    "A `DataLoader` that collects garbage before starting worker processes, and reports a worker's unreadable image in one line."
+    "A `DataLoader` whose forked workers share the parent's Python objects, and that reports a worker's unreadable image in one line."
     def _get_iterator(self):
-        if self.num_workers > 0: gc.collect()
-        return super()._get_iterator()
+        if self.num_workers == 0: return super()._get_iterator()
+        # Collect garbage, then freeze the survivors before forking: a worker's garbage collector then never writes to
+        # the parent's objects, so their memory pages stay shared instead of being copied into every worker.
+        gc.collect(); gc.freeze()
+        try: return super()._get_iterator()
+        finally: gc.unfreeze()
     def __iter__(self):
         it = super().__iter__()
         while True:

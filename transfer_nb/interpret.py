@@ -13,7 +13,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
-from sklearn.metrics import confusion_matrix
 
 from .core import *
 from .transforms import dihedral

@@ -11,7 +11,6 @@ from collections import namedtuple
 
 import numpy as np
 import torch
-import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr
 
 from .core import *
@@ -75,6 +74,7 @@ def plot_lr_find(lrs, # the lr of each iteration; `(n, n_groups)` arrays use the
                  smoothing:str='lesson' # the curve: 'lesson' (its moving average, `smooth_losses`), 'centred' (what `suggest_lr` reads) or 'both'
                 ):
     "Loss against lr (log scale) of an LR range test, with the suggested lrs marked; returns the axes."
+    import matplotlib.pyplot as plt
     if smoothing not in ('lesson', 'centred', 'both'): raise ValueError(f"smoothing must be 'lesson', 'centred' or 'both', got {smoothing!r}")
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
     if lrs.ndim > 1: lrs = lrs[:, -1]
@@ -214,6 +214,7 @@ def lr_explorer(learn_or_sched, # a `Learner` after `lr_find`, or its `learn.sch
                 lr:float|None=None): # starting lr (default: the suggestion)
     "A log-scaled lr slider (and a ratio slider) over the LR finder's curve; a static plot without a widget front end."
     import ipywidgets as W
+    import matplotlib.pyplot as plt
     from IPython.display import display
     sched = getattr(learn_or_sched, 'sched', learn_or_sched)
     n_groups = len(learn_or_sched.layer_groups) if hasattr(learn_or_sched, 'layer_groups') else None

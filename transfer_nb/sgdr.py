@@ -10,7 +10,6 @@ import copy
 
 import numpy as np
 import torch
-import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr, listify
 
 from .core import *
@@ -32,6 +31,7 @@ def plot_sgdr(lr=1e-2, # max lr: a number, or one per layer group
               log:bool=False # log-scaled y axis
              )->np.ndarray: # the schedule drawn, as returned by `sgdr_lrs`
     "Draw the SGDR schedule `learn.fit(lr, n_cycle, cycle_len, cycle_mult)` would follow, before training."
+    import matplotlib.pyplot as plt
     lrs = sgdr_lrs(lr, n_cycle, cycle_len, cycle_mult, n_iter, eta_min=eta_min, warmup=warmup)
     if ax is None: _, ax = plt.subplots(figsize=(7, 3))
     y = lrs.reshape(len(lrs), -1)
