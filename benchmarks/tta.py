@@ -1,12 +1,14 @@
-"""What dihedral TTA costs, against plain predictions: `learn.TTA(dihedral=True)` (8 views) vs `learn.predict()` (1 view).
+"""What TTA costs, against plain predictions: `learn.TTA(dihedral=True)` (8 views) and `learn.TTA(n_aug=4)` (1 + 4).
 
-Each batch is loaded (decoded, resized, normalised) once and the 8 rotations/flips are made on the tensor, so TTA
-costs 8 forward passes plus one pass of loading, not 8 of each. The script times, in one process, on the validation
+Dihedral TTA loads (decodes, resizes, normalises) each batch once and makes the 8 rotations/flips on the tensor, so it
+costs 8 forward passes plus one pass of loading, not 8 of each. Random-augmentation TTA makes the plain predictions,
+then reads each image once more for all its `n_aug` augmented views (the augmentations differ per view, so they are
+made per image, but the file is decoded once). The script times, in one process, on the validation
 chips of the synthetic Planet sample with `efficientnet_lite0`:
 - `predict`: one plain pass (loading + 1 forward per batch);
 - `8 x predict`: what TTA would cost if it reloaded the images per view;
-- `TTA(dihedral=True)`;
-and prints TTA / (8 x predict) (below 1: loading is shared) and TTA / predict.
+- `TTA(dihedral=True)`, and `TTA(n_aug=4)` against `5 x predict`;
+and prints each TTA against as many predicts as it has views (below 1: loading is shared) and against one predict.
 
     python benchmarks/tta.py                    # 200 chips, 64 px, bs 64
     python benchmarks/tta.py --sz 128 --n 400
@@ -41,8 +43,10 @@ def main():
     t1 = best_of(learn.predict)
     t8 = 8 * t1
     tt = best_of(lambda: learn.TTA(dihedral=True))
-    print(f'predict: {t1:.2f}s   8 x predict: {t8:.2f}s   TTA(dihedral): {tt:.2f}s')
-    print(f'TTA / (8 x predict) = {tt / t8:.2f}   TTA / predict = {tt / t1:.1f}')
+    ta = best_of(lambda: learn.TTA(n_aug=4))
+    print(f'predict: {t1:.2f}s   8 x predict: {t8:.2f}s   TTA(dihedral): {tt:.2f}s   TTA(n_aug=4): {ta:.2f}s')
+    print(f'TTA(dihedral) / (8 x predict) = {tt / t8:.2f}   TTA(dihedral) / predict = {tt / t1:.1f}')
+    print(f'TTA(n_aug=4) / (5 x predict) = {ta / (5 * t1):.2f}   TTA(n_aug=4) / predict = {ta / t1:.1f}')
 
 
 if __name__ == '__main__': main()

@@ -13,13 +13,27 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from fastcore.basics import patch
+from torch.utils.data import Dataset
 
 from .core import *
 from .transforms import dihedral
+from .images import read_image
 from .learner import Learner
 
 # %% auto #0
-__all__ = ['tta_probs', 'plot_confusion_matrix', 'most_confused', 'plots', 'plots_from_files']
+__all__ = ['ImageViews', 'tta_probs', 'plot_confusion_matrix', 'most_confused', 'plots', 'plots_from_files']
+
+# %% ../nbs/09_tta_interpret.ipynb #9e05a738
+class ImageViews(Dataset):
+    "The images of `ds`, each read once and returned through every pipeline in `tfms`: `((n_views, 3, sz, sz), y)`."
+    def __init__(self, ds, # an `ImageDataset`
+                 tfms): # one pipeline per view, e.g. `[trn_tfm] * 4` for four random augmentations
+        self.ds, self.tfms = ds, list(tfms)
+        self.min_size = max(t.min_load_size for t in self.tfms)  # large enough for the most zoomed view
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i):
+        x = read_image(self.ds.files[i], self.min_size)
+        return torch.stack([t(x) for t in self.tfms]), self.ds.y[i]
 
 # %% ../nbs/09_tta_interpret.ipynb #1dd0b39d
 @patch
@@ -31,14 +45,16 @@ def TTA(self:Learner, n_aug:int=4, # augmented passes, after the plain one
     plain_dl = self._pred_dl(is_test)   # the validation or test loader; a clear error without a test set
     ds = plain_dl.dataset
     if dihedral: views = list(self.get_preds(plain_dl, tfm_x=[partial(_dihedral_k, k=k) for k in range(8)])[0])  # one load per image
-    else:
-        aug_dl = self.data.test_aug_dl if is_test else self.data.aug_dl
+    else:   # the plain predictions, then each image read once more for all `n_aug` draws of the training pipeline
         plain = self.get_preds(plain_dl)[0]
+        augs = self.get_preds(self.data.dl(ImageViews(ds, [self.data.trn_tfms] * n_aug)),
+                              tfm_x=[partial(_view, v=v) for v in range(n_aug)])[0] if n_aug else []
         # as the lesson's library: the plain view counts once per 4 augmented ones (`ceil(n_aug/4)` copies)
-        views = [plain] * max(1, math.ceil(n_aug / 4)) + [self.get_preds(aug_dl)[0] for _ in range(n_aug)]
+        views = [plain] * max(1, math.ceil(n_aug / 4)) + list(augs)
     return to_np(torch.stack(views)), to_np(ds.y)
 
 def _dihedral_k(x, k): return dihedral(x, k)
+def _view(x, v): return x[:, v]
 
 # %% ../nbs/09_tta_interpret.ipynb #b6643333
 def tta_probs(preds:np.ndarray, # `(n_views, n, c)` from `learn.TTA`
