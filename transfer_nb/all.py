@@ -18,6 +18,7 @@ from .precompute import *
 from .conv_learner import *
 from .progressive import *
 from .interpret import *
+from .export import *
 from .planet import *
 
 # fastai 0.7's `from fastai.conv_learner import *` also brought the notebook's everyday tools into scope (its

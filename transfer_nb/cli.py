@@ -56,7 +56,7 @@ def _add_common(p):
 
 # %% ../nbs/12_cli.ipynb #8119756d
 def make_parser()->argparse.ArgumentParser:
-    "The `transfer-nb` argument parser: sub-commands `planet` and `lr-find`."
+    "The `transfer-nb` argument parser: sub-commands `planet`, `lr-find` and `predict`."
     p = _Parser(prog='transfer-nb', description='Transfer learning for image classification, the fast.ai lesson-2 way.')
     sub = p.add_subparsers(dest='command', required=True, parser_class=_Parser)
     pl = sub.add_parser('planet', help="run lesson 2's Planet recipe (default: on the built-in sample)",
@@ -93,6 +93,17 @@ def make_parser()->argparse.ArgumentParser:
     lf.add_argument('--unfreeze', action='store_true', help='test the whole network (lr/9, lr/3, lr) instead of the head')
     lf.add_argument('--out', type=Path, default=Path('lr_find.png'), help='where to save the plot (default: %(default)s)')
     _add_common(lf)
+    pr = sub.add_parser('predict', help='predict a folder of images with an exported model, into a CSV',
+                        description='Predict every image of a folder (or one image) with a model written by `learn.export()` '
+                                    '(`transfer-nb planet` writes OUT/export.pth): a CSV of image_name,label,prob, or '
+                                    "Kaggle's image_name,tags for multi-label models. Unreadable images are named and "
+                                    'skipped (exit status 1).')
+    pr.add_argument('model', type=Path, help='the exported model file')
+    pr.add_argument('images', type=Path, help='an image, or a folder of images')
+    pr.add_argument('--out', type=Path, default=Path('preds.csv'), help='the CSV to write (default: %(default)s)')
+    pr.add_argument('--tta', action='store_true', help='average test-time augmentation views (dihedral for top-down models)')
+    pr.add_argument('--bs', type=_at_least(1, 'the batch size'), default=64, help='batch size (default: %(default)s)')
+    pr.add_argument('--cpu', action='store_true', help='predict on the CPU even when a GPU is there')
     return p
 
 # %% ../nbs/12_cli.ipynb #c5c82564
@@ -111,6 +122,12 @@ def main(argv:list[str]|None=None)->int:
 def _run(args)->int:
     import transfer_nb.run as run   # here, not at the top: `transfer-nb --help` answers without loading PyTorch
     try:
+        if args.command == 'predict':
+            from transfer_nb.export import predict_to_csv
+            res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
+            for f, why in res['skipped'].items(): print(f'transfer-nb predict: skipped {why}', file=sys.stderr)
+            print(f"{res['n']} image(s) predicted, {len(res['skipped'])} skipped: {Path(args.out).resolve()}")
+            return 1 if res['skipped'] else 0
         if args.command == 'lr-find':
             run.run_lr_find(args.path, args.out, args.arch, args.sz, args.bs, args.csv, args.folder, args.suffix, args.workers,
                             args.seed, args.cpu, args.unfreeze)

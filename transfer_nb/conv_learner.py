@@ -35,6 +35,7 @@ def _check_stats(data, arch):
 class ConvLearner(Learner):
     "A `Learner` for a `create_cnn_model` model: layer groups (early body, later body, head), frozen to the head at first."
     precompute_dir = Path('tmp')/'precompute'  # cached activations go to `learn.path/precompute_dir`; `None`: memory only
+    head_args = dict(ps=None, xtra_fc=None)    # how `create_cnn_model` built the head (set by `pretrained`)
     def __init__(self, data, # an `ImageClassifierData`
                  model:nn.Sequential, # `nn.Sequential(body, head)`, as `create_cnn_model` builds it
                  arch, # the architecture function the body came from: its `split` defines the layer groups
@@ -62,7 +63,9 @@ class ConvLearner(Learner):
                   )->'ConvLearner':
         "The lesson's `ConvLearner.pretrained(resnet34, data)`: a pretrained body of `arch`, a new head for `data.c` classes, frozen."
         model = create_cnn_model(arch, data.c, pretrained=pretrained, ps=ps, xtra_fc=xtra_fc)
-        return cls(data, model, arch, precompute=precompute, metrics=metrics, opt_func=opt_func, **kwargs)
+        learn = cls(data, model, arch, precompute=precompute, metrics=metrics, opt_func=opt_func, **kwargs)
+        learn.head_args = dict(ps=ps, xtra_fc=xtra_fc)  # how the head was built: `learn.export` records it
+        return learn
 
     @property
     def precompute(self)->bool:

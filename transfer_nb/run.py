@@ -28,6 +28,7 @@ from .learner import *
 from .lr_finder import SuggestedLRs, LRFinder
 from .models import *
 from .conv_learner import *
+from .export import *
 from .precompute import *
 from .progressive import fit_sizes
 from .interpret import tta_probs
@@ -209,10 +210,10 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     if cache_dir is None and not os.access(path, os.W_OK):
         cache_dir = (out/'cache').absolute()
         print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
-    def get_data(sz, bs=bs):
+    def get_data(sz, bs=bs, resize_upto=128):
         with warnings.catch_warnings():   # the same CSV at every size: its label warnings were given once, above
             warnings.simplefilter('ignore')
-            return planet_data(path, sz, bs, ARCHS[arch], num_workers, exclude=bad, cache_dir=cache_dir)
+            return planet_data(path, sz, bs, ARCHS[arch], num_workers, resize_upto, exclude=bad, cache_dir=cache_dir)
     data = get_data(sizes[0])
     out.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
@@ -228,6 +229,9 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
         if lr is None: lr = sugg.min_div10
         print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
         stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
+        # predictions, thresholds and submission from the original images (not the down-sized copies training may
+        # have read), as `load_learner` and `transfer-nb predict` will see them
+        learn.set_data(get_data(sizes[-1], learn.data.bs, resize_upto=0), freeze=False)
         ev = _evaluate(learn, stage, tta)
         metrics = log.epochs_df()
         with atomic_path(stage/'metrics.csv') as f: metrics.to_csv(f, index=False)
@@ -239,7 +243,8 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
         res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, skipped=bad,
                    warnings=notes, minutes=(time.perf_counter() - t0) / 60, **ev)
         write_report(stage, res)
-        check_space(stage, sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+        check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+        learn.export(Path(stage.name)/'export.pth', thresholds=ev['thresholds'])  # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
         learn.save('model')  # last: the biggest file
         res['files'] = publish(stage, out, dict(seed=seed, data=str(path)))
     return res
@@ -286,7 +291,8 @@ def write_report(out:Path, res:dict)->Path:
           if res.get('warnings') or res.get('skipped') else []),
         '## Files', '',
         '`metrics.csv` (every epoch), `per_class_f2.csv`, `lr_find.png`, `schedule.png`, `losses.png`, `model.pth` '
-        '(`learn.load("model")` with `path` set to this folder)' + (', `submission.csv` (Kaggle format)' if 'submission' in res else '') + '.', '',
+        '(`learn.load("model")` with `path` set to this folder), `export.pth` (`load_learner("export.pth")`, '
+        '`transfer-nb predict export.pth IMAGES`: the model, its transform, classes and thresholds)' + (', `submission.csv` (Kaggle format)' if 'submission' in res else '') + '.', '',
         '## Settings', '', '```', json.dumps(s, indent=1), '```', '']
     with atomic_path(out/'report.md') as f: f.write_text('\n'.join(lines))
     return out/'report.md'
