@@ -51,9 +51,12 @@ def sgdr_explorer(lr:float=1e-2, n_cycle:int=3, cycle_len:int=1, cycle_mult:int=
                   n_iter:int=20, warmup:float=1/20):
     "Sliders for lr, n_cycle, cycle_len, cycle_mult, batches per epoch and warm-up that redraw `plot_sgdr` live."
     import ipywidgets as W
+    import matplotlib.pyplot as plt
     from IPython.display import display
     def draw(lr, n_cycle, cycle_len, cycle_mult, n_iter, warmup):
-        return plot_sgdr(lr, n_cycle, cycle_len, cycle_mult, n_iter, warmup=warmup)
+        lrs = plot_sgdr(lr, n_cycle, cycle_len, cycle_mult, n_iter, warmup=warmup)
+        plt.show()   # into the widget's output now; left to the end of the cell, it would land outside and never redraw
+        return lrs
     w = W.interactive(draw,
         lr=W.FloatLogSlider(value=lr, base=10, min=-6, max=1, step=0.1, description='lr'),
         n_cycle=W.IntSlider(value=n_cycle, min=1, max=8, description='n_cycle'),
