@@ -20,7 +20,8 @@ never see what a user sees. This script:
    that failed: server did not start, widget never rendered, slider did not move, figure unchanged, ...).
 
 The Voila server (and its kernels) is always stopped at the end, also on failure. The Voila log is kept in
-`<out>/voila.log`. A run takes about half a minute to a minute.
+`<out>/voila.log`. A passing run takes about 20 s (2 CPUs), 40 s when Voila needs `CELL_TIMEOUT` (see below);
+a failing one up to a minute or two, as every wait is bounded.
 
 What it needs
 -------------
