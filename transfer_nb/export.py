@@ -159,3 +159,17 @@ def predict_to_csv(model:str|Path, # a file from `learn.export` (`transfer-nb pl
                                prob=probs.max(1).round(6) if len(good) else []))
     with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
     return dict(out=Path(out), n=len(good), skipped=bad)
+
+# %% ../nbs/09b_export.ipynb #c1f1d96c
+@patch
+def export_onnx(self:Learner, fname:str|Path='model.onnx' # relative to `learn.path`, or absolute
+               )->Path:
+    "The model as ONNX (dynamic batch axis; input: normalised `(n, 3, sz, sz)` images, output: logits), written atomically."
+    import copy, warnings
+    model, sz = copy.deepcopy(self.model).cpu().eval(), self.data.sz
+    dest = self.path/fname
+    with atomic_path(dest) as tmp, warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')   # the exporter's notes on its own internals
+        torch.onnx.export(model, (torch.zeros(2, 3, sz, sz),), str(tmp), input_names=['image'], output_names=['logits'],
+                          dynamic_shapes=({0: torch.export.Dim('batch')},), verbose=False)
+    return dest
