@@ -94,6 +94,8 @@ class Predictor:
         self.tfm = ImageTfm(meta['sz'], tuple(meta['stats']), train=False)
         th = meta.get('thresholds')
         self.thresholds = np.asarray(0.5 if th is None else th, dtype=float)
+        aug = {'side_on': transforms_side_on, 'top_down': transforms_top_down, 'basic': transforms_basic}.get(meta['aug'], [])
+        self.trn_tfm = ImageTfm(meta['sz'], tuple(meta['stats']), aug, meta['max_zoom'])   # for random-augmentation TTA
 
     def _input(self, item)->torch.Tensor:
         "One image, as a path or an image object, through the validation transform."
@@ -103,8 +105,7 @@ class Predictor:
     def _views(self, xb:torch.Tensor, items, n_aug:int)->list[torch.Tensor]:
         "The TTA views of a batch: dihedral symmetries of it, or the plain batch and `n_aug` training augmentations."
         if self.meta['dihedral']: return [dihedral(xb, k) for k in range(8)]
-        aug = {'side_on': transforms_side_on, 'top_down': transforms_top_down, 'basic': transforms_basic}.get(self.meta['aug'], [])
-        trn = ImageTfm(self.meta['sz'], tuple(self.meta['stats']), aug, self.meta['max_zoom'])
+        trn = self.trn_tfm
         raw = [read_image(i, trn.min_load_size) if isinstance(i, (str, Path)) else i for i in items]
         augs = [torch.stack([trn(r) for r in raw]).to(self.device) for _ in range(n_aug)]
         return [xb] * max(1, math.ceil(n_aug / 4)) + augs   # the plain view counts once per 4 augmented ones, as in `TTA`
