@@ -114,12 +114,12 @@ class Predictor:
         "Probabilities `(n, c)` for `items` (paths or images), in order; `progress` wraps the batches (e.g. `progress_bar`)."
         items, out = list(items), []
         batches = range(0, len(items), bs)
+        act = torch.sigmoid if self.is_multi else (lambda z: torch.softmax(z, -1))
         with torch.no_grad():
             for i in (progress(batches) if progress else batches):
                 chunk = items[i:i + bs]
                 xb = torch.stack([self._input(it) for it in chunk]).to(self.device)
                 views = self._views(xb, chunk, n_aug) if tta else [xb]
-                act = torch.sigmoid if self.is_multi else (lambda z: torch.softmax(z, -1))
                 out.append(torch.stack([act(self.model(v).float()) for v in views]).mean(0).cpu())
         return to_np(torch.cat(out)) if out else np.zeros((0, len(self.classes)), np.float32)
 
