@@ -1,6 +1,7 @@
 "Everything for `from transfer_nb.all import *`: the library's public names, and the everyday names a lesson cell uses."
 # The library, in notebook order
 from .core import *
+from .distributed import *
 from .transforms import *
 from .images import *
 from .labels import *

@@ -14,12 +14,16 @@ from torch import nn
 from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar, format_time, printing
 
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+
 from .core import *
+from .distributed import *
 from .callback import *
 
 # %% auto #0
-__all__ = ['ToDevice', 'MixedPrecision', 'BnFreeze', 'TerminateOnNaN', 'Recorder', 'ProgressCallback', 'SaveCycles', 'SaveBest',
-           'DecoupledWD']
+__all__ = ['ToDevice', 'MixedPrecision', 'TorchCompile', 'BnFreeze', 'TerminateOnNaN', 'Recorder', 'ProgressCallback',
+           'sync_batchnorm', 'DistributedTrainer', 'SaveCycles', 'SaveBest', 'DecoupledWD']
 
 # %% ../nbs/03d_callbacks.ipynb #a0047b0d
 class ToDevice(Callback):
@@ -46,6 +50,8 @@ class MixedPrecision(Callback):
     ctx = None
     def before_fit(self):
         l = self.learn
+        if l.device.type == 'cuda' and not torch.backends.cudnn.deterministic:
+            torch.backends.cudnn.benchmark = True   # time the convolution algorithms once per input shape, keep the fastest
         if l.amp_dtype is None: return
         l.model.to(memory_format=torch.channels_last)
         if l.amp_dtype == torch.float16 and not l.scaler.is_enabled(): l.scaler = torch.amp.GradScaler(l.device.type)
@@ -59,6 +65,20 @@ class MixedPrecision(Callback):
     def _exit(self):
         if self.ctx is not None: self.ctx.__exit__(None, None, None); self.ctx = None
     after_loss = after_batch = after_fit = _exit  # backward runs outside autocast; always left, even on errors
+
+# %% ../nbs/03d_callbacks.ipynb #ea0d5333
+class TorchCompile(Callback):
+    "Run the training batches through `torch.compile` (keyword arguments such as `mode` or `backend` are passed on); prints the first batch's time."
+    order = -7  # after `DistributedTrainer` has wrapped the module for DDP
+    def __init__(self, **kwargs): self.kwargs, self.compile_times, self._t0 = kwargs, [], None
+    def before_fit(self): self.learn.train_model = torch.compile(self.learn.train_model, **self.kwargs)
+    def before_batch(self):
+        if self.learn.training and self.learn.train_iter == 0: self._t0 = time.perf_counter()
+    def after_batch(self):
+        if self._t0 is None: return
+        if self.learn.device.type == 'cuda': torch.cuda.synchronize()
+        self.compile_times.append(time.perf_counter() - self._t0); self._t0 = None
+        if is_main(): print(f'torch.compile: the first batch took {self.compile_times[-1]:.1f} s (compiling)')
 
 # %% ../nbs/03d_callbacks.ipynb #c86ca06e
 class BnFreeze(Callback):
@@ -118,6 +138,9 @@ class Recorder(Callback):
             self._val += np.array([v, *[float(m(act, l.yb)) for m in l.fit_metrics]]) * bs
             self._n_val += bs
     def after_epoch(self):
+        if is_distributed():  # each process summed its own batches: add them up, so that every process reports the same
+            tot = all_reduce_sum(np.concatenate([self._trn, self._val, [self._n_val]]))
+            self._trn, self._val, self._n_val = tot[:2], tot[2:-1], tot[-1]
         mean = float(self._trn[0] / self._trn[1]) if self._trn[1] else math.nan
         smooth = self.losses[-1] if self._trn[1] else math.nan   # the lesson printed the smoothed loss of the last batch
         val = self._val / self._n_val if self._n_val else np.full(len(self._val), math.nan)
@@ -164,19 +187,20 @@ def _cell(v:float)->str:
     return f'{v:.6f}' if abs(v) < 1e4 else f'{v:.6g}'
 
 class ProgressCallback(Callback):
-    "A progress bar over the batches and one printed table row per epoch, taken from `learn.sched`."
+    "A progress bar over the batches and one printed table row per epoch, taken from `learn.sched` (from rank 0 only, under `torchrun`)."
     order, pbar, mbar = 60, None, None
     def before_fit(self):
-        self.mbar, self.rows = master_bar(range(self.learn.n_epoch)), 0
-    def before_epoch(self): self.mbar.update(self.learn.epoch)
+        self.mbar, self.rows = (master_bar(range(self.learn.n_epoch)) if is_main() else None), 0
+    def before_epoch(self):
+        if self.mbar is not None: self.mbar.update(self.learn.epoch)
     def _bar(self):
-        if printing(): self.pbar = progress_bar(self.learn.dl, parent=self.mbar, leave=False); self.pbar.update(0)
+        if self.mbar is not None and printing(): self.pbar = progress_bar(self.learn.dl, parent=self.mbar, leave=False); self.pbar.update(0)
     before_train = before_validate = _bar
     def after_batch(self):
         if self.pbar is not None: self.pbar.update(self.learn.iter + 1)
     def after_epoch(self):
         s = self.learn.sched
-        if s is None or not s.trn_losses: return
+        if self.mbar is None or s is None or not s.trn_losses: return
         if not self.rows: self.mbar.write(['epoch', 'trn_loss', 'val_loss', *s.metric_names, 'time'], table=True)
         vals = [s.trn_losses[-1], s.val_losses[-1], *s.metrics[-1]]
         self.mbar.write([str(self.learn.epoch), *map(_cell, vals), format_time(s.epoch_times[-1])], table=True)
@@ -185,6 +209,57 @@ class ProgressCallback(Callback):
         if self.learn.fit_exc is not None and self.pbar is not None: self.pbar.on_interrupt()
         if self.mbar is not None: self.mbar.on_iter_end()
         self.mbar = self.pbar = None
+
+# %% ../nbs/03d_callbacks.ipynb #c8a2f481
+def sync_batchnorm(learn):
+    "Swap every BatchNorm layer of `learn.model` (and of its layer groups) for a `SyncBatchNorm` holding the same parameters and statistics (GPUs only)."
+    if learn.device.type != 'cuda': raise ValueError('sync_bn=True needs GPUs: PyTorch has SyncBatchNorm for CUDA only')
+    _swap_bn(learn)
+
+def _swap_bn(learn):
+    new = {}
+    for root in [learn.model, *learn.layer_groups]:   # a layer group may be a new container around some of the model's layers
+        for name, m in list(root.named_modules()):
+            if name and isinstance(m, _bn_types) and not isinstance(m, nn.SyncBatchNorm):
+                new.setdefault(id(m), nn.SyncBatchNorm.convert_sync_batchnorm(m))
+                parent, _, attr = name.rpartition('.')
+                setattr(root.get_submodule(parent) if parent else root, attr, new[id(m)])
+
+# %% ../nbs/03d_callbacks.ipynb #55ec8ff3
+class DistributedTrainer(Callback):
+    "Under `torchrun`: each process trains on its share of the batches through `DistributedDataParallel`, and all see the same losses; nothing in a single process."
+    order = -8  # after `MixedPrecision` (DDP must see the model's final memory layout), before the schedules read `n_iter`
+    def __init__(self, sync_bn:bool=False): # use `SyncBatchNorm` (GPUs only)
+        self.sync_bn, self.ddp, self.seed = sync_bn, None, None
+    def before_fit(self):
+        if not is_distributed(): return
+        l, rank = self.learn, rank_world()[0]
+        if self.sync_bn: sync_batchnorm(l)
+        self.seed = broadcast_object(int(torch.randint(2**31 - 1, ())))   # drawn once, by rank 0
+        trn, val = l.dls
+        l.dls = shard_train(trn, self.seed), (None if val is None else shard_eval(val))
+        l.n_iter = len(l.dls[0])
+        if any(p.requires_grad for p in l.fit_model.parameters()):
+            ids = [l.device.index if l.device.index is not None else torch.cuda.current_device()] if l.device.type == 'cuda' else None
+            self.ddp = l.train_model = DistributedDataParallel(l.fit_model, device_ids=ids)
+        torch.manual_seed(self.seed + 1 + rank)   # during the fit each process draws its own augmentations and dropout
+    def before_epoch(self):
+        sampler = getattr(self.learn.dls[0], 'sampler', None)
+        if isinstance(sampler, DistributedSampler): sampler.set_epoch(self.learn.epoch)  # a new order every epoch
+    def after_train(self):
+        # each process's BatchNorm layers updated their running statistics with their own last batch: use rank 0's
+        # everywhere (as DDP does before each forward pass), so that validation and the saved model are the same in all
+        if self.ddp is not None: broadcast_tensors(list(self.ddp.module.buffers()))
+    def after_loss(self):
+        l = self.learn
+        if self.seed is None or not l.training: return
+        mean = all_reduce_sum(l.loss.detach()) / rank_world()[1]
+        l.loss = l.loss + (mean - l.loss.detach())   # the value is the global batch's loss; the gradient stays this process's own
+    def after_fit(self):
+        self.after_train()   # also when the fit was cancelled half-way through an epoch
+        if self.seed is not None: torch.manual_seed(self.seed)   # back to one random stream, the same in every process
+        self.ddp = self.seed = None
+
 
 # %% ../nbs/03d_callbacks.ipynb #901ca7e3
 class SaveCycles(Callback):

@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #d071430e
 from __future__ import annotations
-import argparse, errno, math, sys, warnings
+import argparse, builtins, contextlib, errno, math, os, sys, warnings
 from pathlib import Path
 
 # %% auto #0
@@ -53,6 +53,8 @@ def _add_common(p):
     p.add_argument('--seed', type=int, default=42, help='random seed: same seed, same numbers on a CPU (default: %(default)s)')
     p.add_argument('--cpu', action='store_true', help='train on the CPU even when a GPU is there')
     p.add_argument('--workers', type=_at_least(0, 'workers'), default=None, help='data loader processes (default: one per CPU up to 8 with a GPU, a quarter of that without)')
+    p.add_argument('--timeout', type=_lr, default=30., metavar='MINUTES',
+                   help='under torchrun: minutes a process waits for the others before stopping with an error (default: %(default)s)')
 
 # %% ../nbs/12_cli.ipynb #8119756d
 def make_parser()->argparse.ArgumentParser:
@@ -77,6 +79,7 @@ def make_parser()->argparse.ArgumentParser:
     pl.add_argument('--bs-rule', action='store_true', help='smaller batches (and lrs) for bigger images, same pixels per batch')
     pl.add_argument('--no-tta', dest='tta', action='store_false', help='predict on the plain images only')
     pl.add_argument('--n-sample', type=_at_least(20, 'the sample size'), default=400, help='labelled chips in the generated sample (default: %(default)s)')
+    pl.add_argument('--compile', action='store_true', help='train through torch.compile (on a GPU; the first batch of each fit compiles)')
     pl.add_argument('--skip-bad', action='store_true', help='leave unreadable images out (listed in the report) instead of stopping')
     pl.add_argument('--cache-dir', type=Path, default=None,
                     help='where down-sized copies of the images go (default: PATH/tmp, or OUT/cache when PATH is read-only)')
@@ -121,19 +124,13 @@ def main(argv:list[str]|None=None)->int:
 
 def _run(args)->int:
     import transfer_nb.run as run   # here, not at the top: `transfer-nb --help` answers without loading PyTorch
+    from transfer_nb.distributed import distributed, torchrun_env
+    env = torchrun_env()   # started by `torchrun`: train in all its processes (`python -m transfer_nb.cli`)
+    if env is not None and args.command == 'predict': return _fail(args, 'predict runs in one process: start it without torchrun', 2)
+    if env is not None and env['rank'] != 0: sys.stdout = open(os.devnull, 'w')   # one report on the screen: rank 0's
     try:
-        if args.command == 'predict':
-            from transfer_nb.export import predict_to_csv
-            res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
-            for f, why in res['skipped'].items(): print(f'transfer-nb predict: skipped {why}', file=sys.stderr)
-            print(f"{res['n']} image(s) predicted, {len(res['skipped'])} skipped: {Path(args.out).resolve()}")
-            return 1 if res['skipped'] else 0
-        if args.command == 'lr-find':
-            run.run_lr_find(args.path, args.out, args.arch, args.sz, args.bs, args.csv, args.folder, args.suffix, args.workers,
-                            args.seed, args.cpu, args.unfreeze)
-            return 0
-        res = run.run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
-                         args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample, args.skip_bad, args.cache_dir)
+        with distributed(cpu=args.cpu, timeout=args.timeout) if env is not None else contextlib.nullcontext():
+            return _command(args, run)
     except run.USER_ERRORS as e: return _fail(args, e, 2)
     except FloatingPointError as e: return _fail(args, e, 1)
     except KeyboardInterrupt: return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
@@ -143,6 +140,26 @@ def _run(args)->int:
     except OSError as e:
         if e.errno != errno.ENOSPC: raise
         return _fail(args, e.strerror if 'no space' in str(e.strerror) else f'no space left on {e.filename or args.out}', 1)
+
+def _command(args, run)->int:
+    "Run the parsed command; its exit code."
+    if args.command == 'predict':
+        from transfer_nb.export import predict_to_csv
+        res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
+        for f, why in res['skipped'].items(): print(f'transfer-nb predict: skipped {why}', file=sys.stderr)
+        print(f"{res['n']} image(s) predicted, {len(res['skipped'])} skipped: {Path(args.out).resolve()}")
+        return 1 if res['skipped'] else 0
+    if args.command == 'lr-find':
+        run.run_lr_find(args.path, args.out, args.arch, args.sz, args.bs, args.csv, args.folder, args.suffix, args.workers,
+                        args.seed, args.cpu, args.unfreeze)
+        return 0
+    res = run.run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
+                         args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample, args.skip_bad, args.cache_dir,
+                         args.compile)
     print(f"\nvalidation F2: {res['f2_final']:.4f} in {res['minutes']:.1f} minutes\noutputs: {Path(args.out).resolve()} "
           f"(start with report.md)")
     return 0
+
+
+# %% ../nbs/12_cli.ipynb #c10688b3
+if __name__ == '__main__' and not getattr(builtins, '__IPYTHON__', False): sys.exit(main())   # not when a notebook runs this cell

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .core import *
+from .distributed import is_main
 from .learner import *
 from .models import *
 from .precompute import *
@@ -74,7 +75,7 @@ class ConvLearner(Learner):
     @precompute.setter
     def precompute(self, on:bool):
         if on and not self.body_frozen:
-            print('precompute trains the head only: freezing the body first (`learn.freeze()`)')
+            if is_main(): print('precompute trains the head only: freezing the body first (`learn.freeze()`)')
             self.freeze()
         self._precompute = bool(on)
 
@@ -83,7 +84,7 @@ class ConvLearner(Learner):
         super().freeze_to(n)
         if self.precompute and not self.body_frozen:
             self._precompute = False
-            print('precompute is off now: unfrozen layers must see the images (`learn.freeze()` and `learn.precompute = True` turn it back on)')
+            if is_main(): print('precompute is off now: unfrozen layers must see the images (`learn.freeze()` and `learn.precompute = True` turn it back on)')
 
     def activations(self, splits=('trn', 'val', 'test'))->dict:
         "`cached_activations` of this learner's model and data, in `path/precompute_dir` (or memory only)."

@@ -19,6 +19,7 @@ from functools import partial
 from fastcore.basics import patch
 
 from .core import atomic_path, to_np, worker_count
+from .distributed import main_first
 from .transforms import *
 from .images import *
 from .images import _to_rgb
@@ -111,9 +112,10 @@ def folder_source(path:str|Path, # the dataset folder
 # %% ../nbs/01d_data.ipynb #69c965c9
 def default_num_workers(cuda:bool|None=None # will the model train on a GPU? Default: is CUDA available
                        )->int:
-    "Loader worker processes when none are asked for: one per CPU (up to 8) to feed a GPU; a quarter of that when the CPU trains."
+    "Loader worker processes when none are asked for: one per CPU (up to 8) to feed a GPU; a quarter of that when the CPU trains; shared out among the processes `torchrun` started on this machine."
     if cuda is None: cuda = torch.cuda.is_available()
-    return worker_count(cap=8) if cuda else worker_count(cap=8) // 4
+    cpus = min(8, worker_count() // int(os.environ.get('LOCAL_WORLD_SIZE', 1)))   # this process's share of the machine
+    return cpus if cuda else cpus // 4
 
 def _worker_cause(e:ImageLoadError)->str:
     "The one-line message of an `ImageLoadError` raised in a loader worker (PyTorch wraps it in the worker's traceback)."
@@ -300,9 +302,10 @@ def resize(self:ImageClassifierData, targ_sz:int, # shorter side of the copies, 
                       '(`transfer-nb planet --cache-dir`)') from None
     marker = dest/'.complete.json'
     names = [len(ds) for ds in (self.trn_ds, self.val_ds, self.test_ds) if ds is not None]
-    resized = [_resized_ds(ds, root, dest, targ_sz) for ds in (self.trn_ds, self.val_ds, self.test_ds)]
-    if not marker.exists():
-        with atomic_path(marker) as tmp: tmp.write_text(json.dumps({'targ_sz': targ_sz, 'n_images': names}))
+    with main_first():   # under `torchrun`, rank 0 writes the copies while the others wait, then finds them done
+        resized = [_resized_ds(ds, root, dest, targ_sz) for ds in (self.trn_ds, self.val_ds, self.test_ds)]
+        if not marker.exists():
+            with atomic_path(marker) as tmp: tmp.write_text(json.dumps({'targ_sz': targ_sz, 'n_images': names}))
     new = type(self)(self.path, *resized, bs=self.bs, num_workers=self.num_workers)
     new.warnings = self.warnings
     return new

@@ -15,6 +15,7 @@ import torch
 from fastcore.basics import patch
 
 from .core import *
+from .distributed import is_main, barrier, save_on_main
 from .transforms import *
 from .images import read_image, find_bad_images
 from .data import image_files
@@ -53,7 +54,7 @@ def export(self:Learner, fname:str|Path='export.pth', # relative to `learn.path`
         raise ValueError(f'{len(thresholds)} thresholds for {self.data.c} classes')
     sd = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
     meta = export_meta(self, thresholds)
-    return atomic_save({'meta': json.dumps(meta), 'model': sd, 'digest': tensors_digest(sd)}, self.path/fname)
+    return save_on_main({'meta': json.dumps(meta), 'model': sd, 'digest': tensors_digest(sd)}, self.path/fname)  # rank 0 only, under `torchrun`
 
 # %% ../nbs/09b_export.ipynb #923fcbb1
 def _read_export(fname:Path)->tuple[dict, dict]:
@@ -169,8 +170,10 @@ def export_onnx(self:Learner, fname:str|Path='model.onnx' # relative to `learn.p
     import copy, warnings
     model, sz = copy.deepcopy(self.model).cpu().eval(), self.data.sz
     dest = self.path/fname
-    with atomic_path(dest) as tmp, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter('ignore')   # the exporter's notes on its own internals
-        torch.onnx.export(model, (torch.zeros(2, 3, sz, sz),), str(tmp), input_names=['image'], output_names=['logits'],
-                          dynamic_shapes=({0: torch.export.Dim('batch')},), verbose=False)
+    if is_main():   # under `torchrun`, rank 0 writes it and the others wait
+        with atomic_path(dest) as tmp, warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter('ignore')   # the exporter's notes on its own internals
+            torch.onnx.export(model, (torch.zeros(2, 3, sz, sz),), str(tmp), input_names=['image'], output_names=['logits'],
+                              dynamic_shapes=({0: torch.export.Dim('batch')},), verbose=False)
+    barrier()
     return dest

@@ -18,6 +18,7 @@ from fastcore.basics import patch, listify, store_attr
 from fastprogress.fastprogress import master_bar, progress_bar, format_time, printing
 
 from .core import *
+from .distributed import *
 from .callback import *
 from .schedule import *
 from .metrics import *
@@ -30,7 +31,7 @@ __all__ = ['Learner']
 # %% ../nbs/03e_learner.ipynb #7a3230ac
 class Learner:
     "Trains `model` on `data` with one small loop; recording, printing, schedules and devices are `Callback`s."
-    default_cbs = [ToDevice, MixedPrecision, BnFreeze, TerminateOnNaN, ProgressCallback]  # every new Learner starts with these
+    default_cbs = [ToDevice, MixedPrecision, DistributedTrainer, BnFreeze, TerminateOnNaN, ProgressCallback]  # every new Learner starts with these
     def __init__(self, data, # an `ImageClassifierData` (or anything with `trn_dl`, `val_dl`, `is_multi`, `path`)
                  model:nn.Module, # maps a batch of inputs to raw scores (logits)
                  loss_func=None, # default: cross-entropy, or BCE-with-logits when `data.is_multi`
@@ -207,7 +208,7 @@ def _phase(self:Learner, name, f, cancel_exc):
 
 @patch
 def _do_one_batch(self:Learner):
-    self.pred = self.fit_model(self.xb); self('after_pred')
+    self.pred = (self.train_model if self.training else self.fit_model)(self.xb); self('after_pred')
     self.loss = self.loss_func(self.pred, self.yb); self('after_loss')
     if not self.training: return
     self.scaler.scale(self.loss).backward(); self('after_backward')
@@ -244,6 +245,7 @@ def fit_loop(self:Learner, n_epoch:int, # epochs to run
     try:
         self.dls = self.fit_dls()
         self.n_iter = len(self.dls[0])
+        self.train_model = self.fit_model   # what training batches run through (`DistributedTrainer` wraps it for DDP)
         started = True
         self('before_fit')
         for self.epoch in range(n_epoch): self._phase('epoch', self._do_epoch, CancelEpochException)
@@ -303,18 +305,19 @@ def fit(self:Learner, lrs, # learning rate(s): a number, one per layer group, or
 def get_preds(self:Learner, dl=None, # default: the validation loader
               tfm_x=None # applied to each input batch on the device before the model (e.g. a flip); a list: one view each
              )->tuple:
-    "Activated predictions (log-probs, or probabilities when multi-label) and targets over `dl`, in order; with a list of `tfm_x`, `(n_views, n, c)` from one pass over `dl`."
+    "Activated predictions (log-probs, or probabilities when multi-label) and targets over `dl`, in order; with a list of `tfm_x`, `(n_views, n, c)` from one pass over `dl`. Under `torchrun` each process predicts its share of the batches and all get every prediction."
     dl = self.data.val_dl if dl is None else dl
     tfms = tfm_x if isinstance(tfm_x, (list, tuple)) else [tfm_x or (lambda x: x)]
     self.model.eval()
     preds, targs = [[] for _ in tfms], []
     with torch.no_grad(), torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-        for xb, yb in dl:
+        for xb, yb in shard_eval(dl):
             xb = to_device(xb, self.device)   # each batch is loaded (decoded, transformed) once, whatever the views
             for p, t in zip(preds, tfms): p.append(self.activation(self.model(t(xb)).float()).cpu())
             targs.append(yb)
-    preds = [torch.cat(p) for p in preds]
-    return (torch.stack(preds) if isinstance(tfm_x, (list, tuple)) else preds[0]), torch.cat(targs)
+    cat = lambda xs: gather_eval(torch.cat(xs) if xs else torch.zeros(0), dl)   # a process may have no batch
+    preds = [cat(p) for p in preds]
+    return (torch.stack(preds) if isinstance(tfm_x, (list, tuple)) else preds[0]), cat(targs)
 
 @patch
 def predict(self:Learner, is_test:bool=False # the test set instead of the validation set
@@ -354,9 +357,9 @@ def model_file(self:Learner, name:str)->Path:
 
 @patch
 def save(self:Learner, name:str)->Path:
-    "Save model weights, optimizer state and a checksum of the weights to `model_file(name)`, atomically."
+    "Save model weights, optimizer state and a checksum of the weights to `model_file(name)`, atomically (from rank 0 only, under `torchrun`)."
     sd = self.model.state_dict()
-    return atomic_save({'model': sd, 'opt': None if self.opt is None else self.opt.state_dict(), 'digest': tensors_digest(sd)},
+    return save_on_main({'model': sd, 'opt': None if self.opt is None else self.opt.state_dict(), 'digest': tensors_digest(sd)},
                        self.model_file(name))
 
 @patch

@@ -16,6 +16,7 @@ from torch import nn
 from torch.utils.data import Dataset, DataLoader, TensorDataset
 
 from .core import *
+from .distributed import *
 from .data import ImageClassifierData
 from .models import *
 
@@ -64,11 +65,11 @@ def compute_features(features:nn.Module, # the features part from `split_head`
     with eval_mode(features), torch.no_grad(), torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
         for _ in range(n_views):
             acts = []
-            for xb, _ in dl:
+            for xb, _ in shard_eval(dl):   # under `torchrun`: this process's share of the batches, then everyone's
                 xb = to_device(xb, dev)
                 if amp_dtype is not None: xb = xb.contiguous(memory_format=torch.channels_last)
                 acts.append(features(xb).float().cpu())
-            views.append(torch.cat(acts))
+            views.append(gather_eval(torch.cat(acts) if acts else torch.zeros(0), dl))
     return torch.stack(views)
 
 # %% ../nbs/07_precompute.ipynb #00e48cd1
@@ -97,11 +98,12 @@ class ActivationCache:
         if split in self.mem and self.mem[split][0] == key: self.counts['memory'] += 1; return self.mem[split][1]
         self.mem.pop(split, None)  # free the stale tensor before building a new one
         x = self._read(key, shape)
+        if not all_true(x is not None): x = None   # under `torchrun`, all processes build together unless all found them
         if x is not None: self.counts['disk'] += 1
         else:
             with rng_untouched(): x = build()   # a cold cache must not change what a seeded run draws next
             self.counts['built'] += 1
-            if self.folder is not None: atomic_save({'key': key, 'acts': x}, Path(self.folder)/f'{key}.pt')
+            if self.folder is not None: save_on_main({'key': key, 'acts': x}, Path(self.folder)/f'{key}.pt')
         self.mem[split] = (key, x)
         return x
 
@@ -133,7 +135,7 @@ def cached_activations(model:nn.Sequential, # `nn.Sequential(body, head)` from `
         def build(ds=ds, n_views=n_views, split=split):
             t0 = time.perf_counter()
             x = compute_features(features, data.dl(ds), n_views, amp_dtype)
-            print(f'precompute: {split} activations of {len(ds)} images x {n_views} view(s) in {time.perf_counter() - t0:.1f}s')
+            if is_main(): print(f'precompute: {split} activations of {len(ds)} images x {n_views} view(s) in {time.perf_counter() - t0:.1f}s')
             return x
         out[split] = (cache.get(split, f'{split}-{h.hexdigest()}', build, (n_views, len(ds))), ds.y)
     return out

@@ -6,8 +6,8 @@ Docs: https://transfer-nb.github.io/transfer_nb/run.html.md"""
 
 # %% ../nbs/11_run.ipynb #c255c943
 from __future__ import annotations
-import errno, json, os, shutil, time, warnings
-from contextlib import contextmanager
+import errno, json, os, shutil, tempfile, time, warnings
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 
 from .core import *
+from .distributed import *
 from .transforms import *
 from .images import *
 from .labels import *
@@ -36,8 +37,8 @@ from .planet import *
 
 # %% auto #0
 __all__ = ['ARCHS', 'USER_ERRORS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig',
-           'OutputBusy', 'output_lock', 'publish', 'check_space', 'run_planet', 'md_table', 'write_report',
-           'lr_find_data', 'run_lr_find']
+           'OutputBusy', 'output_lock', 'publish', 'check_space', 'lr_for_processes', 'run_planet', 'md_table',
+           'write_report', 'lr_find_data', 'run_lr_find']
 
 # %% ../nbs/11_run.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -121,7 +122,8 @@ def _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs):
                      bs=bs if bs_rule else None)
 
 def _evaluate(learn, out:Path, tta:bool)->dict:
-    "Validation predictions (dihedral TTA or plain), thresholds, per-class F2; the submission when there are test chips."
+    "Validation predictions (dihedral TTA or plain), thresholds, per-class F2; the submission when there are test chips (written by rank 0)."
+    if not is_main(): out = Path(tempfile.mkdtemp())   # under `torchrun`: every process computes, rank 0 writes
     views, y = learn.TTA(dihedral=True) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
     probs = tta_probs(views, is_multi=True)
     ths, th_scores = choose_thresholds(probs, y)
@@ -132,7 +134,7 @@ def _evaluate(learn, out:Path, tta:bool)->dict:
         names = [Path(f).stem for f in learn.data.test_ds.fnames]
         res['submission'] = write_submission(out/'submission.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
         sample = Path(learn.data.path)/'sample_submission_v2.csv'
-        if sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
+        if is_main() and sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
             print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): '
                   'Kaggle will not score it')
     return res
@@ -180,6 +182,21 @@ def check_space(folder:Path, nbytes:int):
     if free < nbytes * 1.1:
         raise OSError(errno.ENOSPC, f'no space left on {folder}: {nbytes / 2**20:.0f} MB needed, {free / 2**20:.0f} MB free', str(folder))
 
+# %% ../nbs/11_run.ipynb #ec9e3779
+def lr_for_processes(lr:float, # the learning rate for one process's batch of `bs`
+                     n:int # processes, each with a batch of `bs`: the global batch is `n * bs`
+                    )->float:
+    "The learning rate for `n` processes: `n * lr`, the linear scaling rule `fit_sizes` applies to batch sizes with `bs_rule`."
+    return lr * n
+
+def _write_outputs(stage:Path, res:dict, log:RunLog, learn):
+    "The run's tables, plots, report, and a check that the model files will fit."
+    with atomic_path(stage/'metrics.csv') as f: res['metrics'].to_csv(f, index=False)
+    with atomic_path(stage/'per_class_f2.csv') as f: res['per_class'].to_csv(f, index=False)
+    save_fig(plot_run_lrs(log), stage/'schedule.png'); save_fig(plot_run_losses(log), stage/'losses.png')
+    write_report(stage, res)
+    check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+
 # %% ../nbs/11_run.ipynb #9c5f364b
 def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in sample in `out/planet_sample`
                out:str|Path='planet_out', # where every output goes
@@ -191,14 +208,16 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                seed:int=42, cpu:bool=False, tta:bool=True, # `cpu`: even when CUDA is there
                num_workers:int|None=None, n_sample:int=400, # labelled chips in the generated sample
                skip_bad:bool=False, # leave unreadable images out (named in the report) instead of stopping
-               cache_dir:str|Path|None=None # down-sized copies (default: in the data folder, or `out/cache` when it is read-only)
+               cache_dir:str|Path|None=None, # down-sized copies (default: in the data folder, or `out/cache` when it is read-only)
+               compile:bool=False # train through `torch.compile` (see `TorchCompile`)
               )->dict:
     "Lesson 2's Planet recipe, end to end; writes metrics, plots, thresholds, submission, model and `report.md` to `out`."
-    t0, out = time.perf_counter(), Path(out)
+    t0, out, world = time.perf_counter(), Path(out), rank_world()[1]
     if arch not in ARCHS: raise ValueError(f'unknown arch {arch!r}: choose one of {", ".join(ARCHS)}')
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
-    if path is None: path = make_planet_sample(out/'planet_sample', n_train=n_sample, n_test=n_sample // 4, seed=0)
+    if path is None:
+        with main_first(): path = make_planet_sample(out/'planet_sample', n_train=n_sample, n_test=n_sample // 4, seed=0)
     full = planet_data(path, sizes[0], bs, ARCHS[arch], num_workers, resize_upto=0)  # bad folders and CSVs fail here
     notes = list(full.warnings)
     if (odd := [t for t in full.classes if t not in planet_tags]) and len(odd) < len(full.classes) / 2:
@@ -209,44 +228,42 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                              'rerun with --skip-bad to leave them out')
     if cache_dir is None and not os.access(path, os.W_OK):
         cache_dir = (out/'cache').absolute()
-        print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
+        if is_main(): print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
     def get_data(sz, bs=bs, resize_upto=128):
         with warnings.catch_warnings():   # the same CSV at every size: its label warnings were given once, above
             warnings.simplefilter('ignore')
             return planet_data(path, sz, bs, ARCHS[arch], num_workers, resize_upto, exclude=bad, cache_dir=cache_dir)
     data = get_data(sizes[0])
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        clean_temp_files(out)
+    with output_lock(out) if is_main() else nullcontext():   # under `torchrun` every process trains; rank 0 writes
         stage = out/'.staging'
-        shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
+        if is_main(): clean_temp_files(out); shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
+        barrier()
         set_seed(seed)
         learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=[f2], device=device, path=out, model_dir=stage.name)
         log = learn.add_cb(RunLog())
+        if compile: learn.add_cb(TorchCompile())
         sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
-        save_fig(learn.sched.plot(), stage/'lr_find.png')
+        if is_main(): save_fig(learn.sched.plot(), stage/'lr_find.png')
         if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
-        if lr is None: lr = sugg.min_div10
-        print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
+        lr = sugg.min_div10 if lr is None else lr_for_processes(lr, world)   # the finder's runs on the global batch already
+        if is_main(): print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
         stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
         # predictions, thresholds and submission from the original images (not the down-sized copies training may
         # have read), as `load_learner` and `transfer-nb predict` will see them
         learn.set_data(get_data(sizes[-1], learn.data.bs, resize_upto=0), freeze=False)
         ev = _evaluate(learn, stage, tta)
         metrics = log.epochs_df()
-        with atomic_path(stage/'metrics.csv') as f: metrics.to_csv(f, index=False)
-        with atomic_path(stage/'per_class_f2.csv') as f: ev['per_class'].to_csv(f, index=False)
-        save_fig(plot_run_lrs(log), stage/'schedule.png'); save_fig(plot_run_losses(log), stage/'losses.png')
         settings = dict(data=str(path), arch=arch, sizes=list(sizes), lr=lr, cycles=cycles, cycle_mult=cycle_mult, bs=bs,
-                        bs_rule=bs_rule, seed=seed, device=str(device), tta='8 dihedral views' if tta else 'none',
+                        bs_rule=bs_rule, seed=seed, device=str(device), processes=world, global_bs=bs * world, compile=compile,
+                        tta='8 dihedral views' if tta else 'none',
                         n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
         res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, skipped=bad,
                    warnings=notes, minutes=(time.perf_counter() - t0) / 60, **ev)
-        write_report(stage, res)
-        check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+        if is_main(): _write_outputs(stage, res, log, learn)
         learn.export(Path(stage.name)/'export.pth', thresholds=ev['thresholds'])  # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
         learn.save('model')  # last: the biggest file
-        res['files'] = publish(stage, out, dict(seed=seed, data=str(path)))
+        if is_main(): res['files'] = publish(stage, out, dict(seed=seed, data=str(path)))
     return res
 
 # %% ../nbs/11_run.ipynb #a21cdf4a
@@ -265,8 +282,9 @@ def write_report(out:Path, res:dict)->Path:
     lines = [
         '# transfer-nb planet', '',
         f"{s['n_train']} training, {s['n_valid']} validation and {s['n_test']} test chips from `{s['data']}`; "
-        f"`{s['arch']}` pretrained on ImageNet, sizes {', '.join(map(str, s['sizes']))} px, on {s['device']}; "
-        f"{res['minutes']:.1f} minutes.", '',
+        f"`{s['arch']}` pretrained on ImageNet, sizes {', '.join(map(str, s['sizes']))} px, on {s['device']}"
+        + (f" x {s['processes']} processes (global batch {s['global_bs']})" if s.get('processes', 1) > 1 else '')
+        + f"; {res['minutes']:.1f} minutes.", '',
         '## Result', '',
         f"**Validation F2 {res['f2_final']:.4f}** ({s['tta']}, thresholds: {chosen}, the rule chosen and fitted on these "
         f"validation images; fitted on one half of them and scored on the other: "
@@ -325,6 +343,7 @@ def run_lr_find(path:str|Path, # a folder dataset, or a CSV one (see `lr_find_da
     if unfreeze: learn.unfreeze()
     sugg = learn.lr_find(start_lr=slice(1e-5/9, 1e-5) if unfreeze else 1e-5, num_it=max(100, len(data.trn_dl)))
     if sugg is None: raise ValueError('the loss diverged at once: no learning rate to suggest (try a smaller --bs or another --sz)')
+    if not is_main(): return sugg   # under `torchrun`: one plot, one printout
     save_fig(learn.sched.plot(), out)
     print(f'{data}\nsuggested lr: {sugg.min_div10:.2g} (minimum / 10); steepest fall at {sugg.steep:.2g}\nplot: {out}')
     return sugg
