@@ -15,7 +15,6 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import master_bar, progress_bar, format_time, printing
 
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DistributedSampler
 
 from .core import *
 from .distributed import *
@@ -243,9 +242,6 @@ class DistributedTrainer(Callback):
             ids = [l.device.index if l.device.index is not None else torch.cuda.current_device()] if l.device.type == 'cuda' else None
             self.ddp = l.train_model = DistributedDataParallel(l.fit_model, device_ids=ids)
         torch.manual_seed(self.seed + 1 + rank)   # during the fit each process draws its own augmentations and dropout
-    def before_epoch(self):
-        sampler = getattr(self.learn.dls[0], 'sampler', None)
-        if isinstance(sampler, DistributedSampler): sampler.set_epoch(self.learn.epoch)  # a new order every epoch
     def after_train(self):
         # each process's BatchNorm layers updated their running statistics with their own last batch: use rank 0's
         # everywhere (as DDP does before each forward pass), so that validation and the saved model are the same in all

@@ -79,6 +79,8 @@ def make_parser()->argparse.ArgumentParser:
     pl.add_argument('--bs-rule', action='store_true', help='smaller batches (and lrs) for bigger images, same pixels per batch')
     pl.add_argument('--no-tta', dest='tta', action='store_false', help='predict on the plain images only')
     pl.add_argument('--n-sample', type=_at_least(20, 'the sample size'), default=400, help='labelled chips in the generated sample (default: %(default)s)')
+    pl.add_argument('--difficulty', choices=['lesson', 'hard'], default='lesson',
+                    help="of the generated sample: 'hard' is closer to the real competition (default: %(default)s)")
     pl.add_argument('--compile', action='store_true', help='train through torch.compile (on a GPU; the first batch of each fit compiles)')
     pl.add_argument('--skip-bad', action='store_true', help='leave unreadable images out (listed in the report) instead of stopping')
     pl.add_argument('--cache-dir', type=Path, default=None,
@@ -154,8 +156,8 @@ def _command(args, run)->int:
                         args.seed, args.cpu, args.unfreeze)
         return 0
     res = run.run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
-                         args.bs_rule, args.seed, args.cpu, args.tta, args.workers, args.n_sample, args.skip_bad, args.cache_dir,
-                         args.compile)
+                         args.bs_rule, args.seed, args.cpu, args.tta, num_workers=args.workers, n_sample=args.n_sample,
+                         difficulty=args.difficulty, skip_bad=args.skip_bad, cache_dir=args.cache_dir, compile=args.compile)
     print(f"\nvalidation F2: {res['f2_final']:.4f} in {res['minutes']:.1f} minutes\noutputs: {Path(args.out).resolve()} "
           f"(start with report.md)")
     return 0

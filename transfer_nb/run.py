@@ -207,6 +207,7 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                bs:int=64, bs_rule:bool=False, # batch size; with `bs_rule`, smaller batches for bigger images
                seed:int=42, cpu:bool=False, tta:bool=True, # `cpu`: even when CUDA is there
                num_workers:int|None=None, n_sample:int=400, # labelled chips in the generated sample
+               difficulty:str='lesson', # of the generated sample: 'lesson', or 'hard' (closer to the real competition)
                skip_bad:bool=False, # leave unreadable images out (named in the report) instead of stopping
                cache_dir:str|Path|None=None, # down-sized copies (default: in the data folder, or `out/cache` when it is read-only)
                compile:bool=False # train through `torch.compile` (see `TorchCompile`)
@@ -217,7 +218,8 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
     if path is None:
-        with main_first(): path = make_planet_sample(out/'planet_sample', n_train=n_sample, n_test=n_sample // 4, seed=0)
+        with main_first(): path = make_planet_sample(out/('planet_sample' if difficulty == 'lesson' else f'planet_sample_{difficulty}'),
+                                                     n_train=n_sample, n_test=n_sample // 4, seed=0, difficulty=difficulty)
     full = planet_data(path, sizes[0], bs, ARCHS[arch], num_workers, resize_upto=0)  # bad folders and CSVs fail here
     notes = list(full.warnings)
     if (odd := [t for t in full.classes if t not in planet_tags]) and len(odd) < len(full.classes) / 2:

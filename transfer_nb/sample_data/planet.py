@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools, json, os, re
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,8 @@ from .draw import *
 from .draw import _R, _Chip, _band, _blobs, _disc, _finish, _jit, _meander, _n_workers, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version, _manifest
 
 # %% auto #0
-__all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'kaggle_placeholder', 'sample_planet_tags',
-           'draw_planet_chip', 'make_planet_sample']
+__all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'planet_looks', 'kaggle_placeholder',
+           'sample_planet_tags', 'PlanetLook', 'draw_planet_chip', 'make_planet_sample']
 
 # %% ../../nbs/02b_sample_planet.ipynb #06c94bd7
 planet_shares = {'primary': .927, 'clear': .702, 'agriculture': .304, 'road': .199, 'water': .183,
@@ -58,6 +59,36 @@ def sample_planet_tags(n:int, # how many chips
         has[rng.choice(open_chips, count, replace=False), k] = True
     return [sorted([weather_tags[w]] + [land_tags[k] for k in np.flatnonzero(h)]) for w, h in zip(weather, has)]
 
+# %% ../../nbs/02b_sample_planet.ipynb #32eb6f17
+@dataclass(frozen=True)
+class PlanetLook:
+    "How plainly a chip shows its tags: each pair is the `(low, high)` range a drawing function draws from."
+    haze: tuple = (.45, .65)              # opacity of the haze veil: low looks almost clear, high almost cloudy
+    cloud_cover: tuple = (.08, .3)        # share of a `partly_cloudy` chip under cloud
+    cloud_cells: tuple = (3, 6)           # cloud field cells: more cells, smaller and more scattered clouds
+    cloud_opacity: tuple = (1., 1.)       # thin clouds let the ground show through
+    cloudy: tuple = (.85, .97)            # opacity of a `cloudy` chip's sheet
+    cloudy_gaps: tuple = (0., 0.)         # share of a `cloudy` chip left open by gaps in the sheet
+    road_width: tuple = (1., 2.)          # px (all lengths in pixels of a 256-px chip)
+    roof_size: tuple = (2., 5.)           # side of one roof, px
+    roofs: tuple = (8, 25)                # roofs per cluster
+    track_width: tuple = (1., 1.6)        # selective-logging tracks, px
+    pit_radius: tuple = (3., 7.)          # artisanal mine pits, px
+    open_pit_radius: tuple = (22., 40.)   # conventional mine, px
+    light: float = 0.                     # spread of each chip's light and colour (0: only the camera's exposure)
+
+planet_looks = {'lesson': PlanetLook(),
+                'hard': PlanetLook(haze=(.05, .95), cloud_cover=(.01, .8), cloud_cells=(3, 12), cloud_opacity=(.3, 1.),
+                                   cloudy=(.5, .97), cloudy_gaps=(0., .5), road_width=(.3, .8), roof_size=(1., 2.5),
+                                   roofs=(3, 12), track_width=(.3, .6), pit_radius=(1., 2.5), open_pit_radius=(6., 12.),
+                                   light=.25)}
+
+def _planet_look(difficulty):
+    "The `PlanetLook` of a preset's name."
+    if not isinstance(difficulty, str) or difficulty not in planet_looks:
+        raise ValueError(f"difficulty must be one of {list(planet_looks)}, got {difficulty!r}")
+    return planet_looks[difficulty]
+
 # %% ../../nbs/02b_sample_planet.ipynb #d67037b9
 def _ground(c, rng, forest):
     "Base cover: dark green canopy with crown-sized texture for `primary`, smooth olive-tan scrub otherwise."
@@ -65,13 +96,13 @@ def _ground(c, rng, forest):
     else:      base, amp, tex = _jit(rng, (.52, .50, .36), .03), .04, _smooth(c, rng, 5) + .4 * _smooth(c, rng, 20)
     for ch, k in enumerate((1, 1.4, .8)): np.multiply(tex, amp * k, out=c.img[ch]); c.img[ch] += base[ch]
 
-def _bare_ground(c, rng):
+def _bare_ground(c, rng, look):
     "Brown patches of exposed soil."
     c.paint(_jit(rng, (.57, .47, .35)), _blobs(c, rng, rng.integers(5, 10), rng.uniform(.04, .12)))
 
 _field_colors = np.float32([(.55, .66, .36), (.76, .72, .46), (.70, .60, .44), (.82, .79, .64), (.62, .70, .45)])
 
-def _agriculture(c, rng):
+def _agriculture(c, rng, look):
     "A region of light rectangular fields on a rotated grid, with darker borders."
     region = _blobs(c, rng, 3, rng.uniform(.25, .6), soft=.1).ravel()
     at = np.flatnonzero(region)
@@ -83,11 +114,11 @@ def _agriculture(c, rng):
     inner = .85 + .15 * _band(u % fw - fw / 2, fw - 1.5, c.px) * _band(v % fh - fh / 2, fh - 1.5, c.px)
     c.paint([table[cell, ch] * inner for ch in range(3)], region[at], at)
 
-def _cultivation(c, rng):
+def _cultivation(c, rng, look):
     "Small irregular clearings scattered through the forest."
     c.paint(_jit(rng, (.55, .55, .36)), _blobs(c, rng, rng.integers(14, 22), rng.uniform(.03, .07), soft=.3))
 
-def _blow_down(c, rng):
+def _blow_down(c, rng, look):
     "A pale flattened patch, streaked in the direction the wind laid the trees."
     rad = rng.uniform(15, 35)
     u, v, sl = c.frame(rng, margin=.15, r=1.4 * rad)
@@ -96,7 +127,7 @@ def _blow_down(c, rng):
     streak = .5 + .5 * np.sin(2 * np.pi * u / rng.uniform(3, 5))
     c.paint(_jit(rng, (.52, .57, .42)), _disc(np.sqrt(u * u + v * v), rad * wobble, 3) * (.75 + .25 * streak), sl)
 
-def _slash_burn(c, rng):
+def _slash_burn(c, rng, look):
     "A dark burned patch with a plume of grey smoke drifting away from it."
     u, v, sl = c.frame(rng, margin=.2, r=130)
     rad = rng.uniform(10, 22)
@@ -105,35 +136,35 @@ def _slash_burn(c, rng):
     plume = np.clip(up / 40, 0, 1) * np.exp(-up / 45) * np.exp(-(v / (rad * .6 + .15 * up)) ** 2)
     c.paint((.72, .72, .72), np.minimum(1.4 * plume, .6), sl)
 
-def _blooming(c, rng):
+def _blooming(c, rng, look):
     "Scattered bright flowering crowns (2-3 px dots) in part of the forest."
     dots = _smooth(c, rng, 80); dots -= 1.8; dots /= .4
     c.paint(_jit(rng, (.86, .78, .72), .03), np.clip(dots, 0, 1) * _blobs(c, rng, 4, rng.uniform(.3, .6), soft=.3))
 
-def _selective_logging(c, rng):
-    "Thin, short brown tracks winding through the forest, with tiny clearings beside them."
+def _selective_logging(c, rng, look):
+    "Thin, short brown tracks (`look.track_width`) winding through the forest, with tiny clearings beside them."
     col = _jit(rng, (.46, .36, .24), .02)
     for _ in range(rng.integers(2, 5)):
         length = rng.uniform(50, 120)
         u, v, sl = c.frame(rng, margin=.25, r=length / 2 + 12)
-        track = _band(v - _meander(rng, u, rng.uniform(2, 8), rng.uniform(40, 90)), rng.uniform(1, 1.6), c.px)
+        track = _band(v - _meander(rng, u, rng.uniform(2, 8), rng.uniform(40, 90)), rng.uniform(*look.track_width), c.px)
         c.paint(col, track * np.clip(length / 2 - np.abs(u), 0, c.px) / c.px, sl)
         for _ in range(rng.integers(1, 4)):
             p = rng.uniform(-length / 2, length / 2)
             c.paint(col, _disc(np.sqrt((u - p) ** 2 + (v - rng.normal(0, 3)) ** 2), rng.uniform(1.5, 3), c.px), sl)
 
-def _artisinal_mine(c, rng):
-    "A string of small orange-brown pits, some holding turquoise water."
+def _artisinal_mine(c, rng, look):
+    "A string of small orange-brown pits (`look.pit_radius`), some holding turquoise water."
     u, v, sl = c.frame(rng, margin=.25, r=60)
     for k in range(rng.integers(4, 9)):
         d = np.sqrt((u - rng.uniform(-45, 45)) ** 2 + (v - rng.normal(0, 6)) ** 2)
-        rad = rng.uniform(3, 7)
+        rad = rng.uniform(*look.pit_radius)
         c.paint(_jit(rng, (.74, .52, .33)), _disc(d, rad, c.px), sl)
         if k % 2: c.paint(_jit(rng, (.35, .62, .58)), _disc(d, rad / 2, c.px), sl)
 
-def _conventional_mine(c, rng):
-    "One large grey open pit with concentric terraces."
-    rad = rng.uniform(22, 40)
+def _conventional_mine(c, rng, look):
+    "One grey open pit (`look.open_pit_radius`: large in 'lesson', small in 'hard') with concentric terraces."
+    rad = rng.uniform(*look.open_pit_radius)
     u, v, sl = c.frame(rng, margin=.2, r=1.3 * rad)
     r = np.sqrt(u * u + v * v)
     rings = .85 + .15 * np.cos(2 * np.pi * r / rng.uniform(4, 7))
@@ -141,7 +172,7 @@ def _conventional_mine(c, rng):
     c.paint([col[ch] * rings for ch in range(3)], _disc(r * (1 + .1 * np.sin(2 * np.arctan2(v, u))), rad, 2), sl)
 
 # %% ../../nbs/02b_sample_planet.ipynb #e0e3d69e
-def _water(c, rng):
+def _water(c, rng, look):
     "A dark blue meandering river (5-16 px) with muddy banks, sometimes a lake too."
     width, amp = rng.uniform(5, 16), rng.uniform(5, 25)
     u, v, at = c.strip(rng, 1.4 * amp + width)
@@ -151,22 +182,22 @@ def _water(c, rng):
     c.paint(col, _band(d, width, c.px), at)
     if rng.random() < .3: c.paint(col, _blobs(c, rng, 4, rng.uniform(.03, .08), soft=.1))
 
-def _road(c, rng):
-    "One to three thin (1-2 px) bright roads crossing the chip."
+def _road(c, rng, look):
+    "One to three thin bright roads (`look.road_width`) crossing the chip."
     for _ in range(rng.integers(1, 4)):
         amp = rng.uniform(0, 8)
         u, v, at = c.strip(rng, 1.4 * amp + 2)
         d = v - _meander(rng, u, amp, rng.uniform(150, 300))
-        c.paint(_jit(rng, (.80, .76, .68), .03), _band(d, rng.uniform(1, 2), c.px), at)
+        c.paint(_jit(rng, (.80, .76, .68), .03), _band(d, rng.uniform(*look.road_width), c.px), at)
 
 _roof_colors = np.float32([(.90, .89, .86), (.78, .48, .38), (.70, .70, .70)])
 
-def _habitation(c, rng):
-    "One or two clusters of small roofs (2-5 px squares), each cluster on its own street-grid angle."
+def _habitation(c, rng, look):
+    "One or two clusters of small square roofs (`look.roofs` of `look.roof_size`), each cluster on its own street-grid angle."
     for _ in range(rng.integers(1, 3)):
         th = rng.uniform(0, np.pi / 2); cx, cy = rng.uniform(.15 * _R, .85 * _R, 2); spread = rng.uniform(8, 16)
-        for _ in range(rng.integers(8, 25)):
-            su, sv, s = rng.normal(0, spread), rng.normal(0, spread), rng.uniform(2, 5)
+        for _ in range(rng.integers(*look.roofs)):
+            su, sv, s = rng.normal(0, spread), rng.normal(0, spread), rng.uniform(*look.roof_size)
             rx, ry = cx + su * np.cos(th) - sv * np.sin(th), cy + su * np.sin(th) + sv * np.cos(th)
             sl, y, x = c.window(rx, ry, .75 * s + c.px)
             u, v = (x - rx) * np.cos(th) + (y - ry) * np.sin(th), (y - ry) * np.cos(th) - (x - rx) * np.sin(th)
@@ -179,25 +210,36 @@ def _shifted(a, dy, dx):
     out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = a[max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
     return out
 
-def _partly_cloudy(c, rng):
-    "A few white cloud blobs, each with its shadow beside it."
-    cloud = _blobs(c, rng, rng.integers(3, 6), rng.uniform(.08, .3), soft=.5)
+def _partly_cloudy(c, rng, look):
+    "White cloud blobs (`look.cloud_cover` of the chip, `look.cloud_opacity` thick), each with its shadow beside it."
+    cloud = _blobs(c, rng, rng.integers(*look.cloud_cells), rng.uniform(*look.cloud_cover), soft=.5)
     a, dist = rng.uniform(0, 2 * np.pi), rng.uniform(6, 14) / c.px
-    shade = 1 - .45 * _shifted(cloud, int(round(dist * np.sin(a))), int(round(dist * np.cos(a))))
-    c.img *= shade
-    c.paint(_jit(rng, (.93, .93, .94), .02), cloud * (.85 + .15 * np.clip(_smooth(c, rng, 20), -1, 1)))
+    col, tex = _jit(rng, (.93, .93, .94), .02), .85 + .15 * np.clip(_smooth(c, rng, 20), -1, 1)
+    thick = rng.uniform(*look.cloud_opacity)
+    c.img *= 1 - .45 * thick * _shifted(cloud, int(round(dist * np.sin(a))), int(round(dist * np.cos(a))))
+    c.paint(col, thick * cloud * tex)
 
-def _haze(c, rng):
-    "A grey veil that washes out contrast."
-    c.paint(_jit(rng, (.74, .75, .78), .02), np.clip(rng.uniform(.45, .65) + .08 * _smooth(c, rng, 3), 0, 1))
+def _haze(c, rng, look):
+    "A grey veil (`look.haze` opaque) that washes out contrast."
+    c.paint(_jit(rng, (.74, .75, .78), .02), np.clip(rng.uniform(*look.haze) + .08 * _smooth(c, rng, 3), 0, 1))
 
-def _cloudy(c, rng):
-    "Thick white-grey cloud over (almost) everything."
-    a = np.clip(rng.uniform(.85, .97) + .08 * _smooth(c, rng, 4), 0, 1)
+def _cloudy(c, rng, look):
+    "Thick white-grey cloud (`look.cloudy` opaque) over (almost) everything, with gaps over `look.cloudy_gaps` of it."
+    a = np.clip(rng.uniform(*look.cloudy) + .08 * _smooth(c, rng, 4), 0, 1)
     tex, col = 1 + .06 * _smooth(c, rng, 12), _jit(rng, (.86, .86, .88), .03)
+    gaps = rng.uniform(*look.cloudy_gaps)
+    if gaps > 0: a *= 1 - _blobs(c, rng, 4, gaps, soft=.3)
     c.paint([col[ch] * tex for ch in range(3)], a)
 
-def _clear(c, rng): "Nothing in the way."
+def _clear(c, rng, look): "Nothing in the way."
+
+def _light(c, rng, s):
+    "The day's light and air over the whole chip, varying by `s`: brightness, a colour cast, a bluish lift of the darks, a gradient."
+    gain = 1 + rng.normal(0, s) + rng.normal(0, s / 2, 3)             # sun height and the sensor's colour balance
+    lift = rng.uniform(0, s) * np.float32((.45, .55, .75))            # light scattered by the air: dark pixels lifted, bluish
+    th, tilt = rng.uniform(0, 2 * np.pi), rng.uniform(-s, s)          # brighter towards one side
+    ramp = 1 + tilt * ((c.x - _R / 2) * np.cos(th) + (c.y - _R / 2) * np.sin(th)) / _R
+    for ch in range(3): c.img[ch] *= gain[ch] * ramp; c.img[ch] += lift[ch]
 
 # %% ../../nbs/02b_sample_planet.ipynb #bdf8cd73
 _planet_layers = {'bare_ground': _bare_ground, 'agriculture': _agriculture, 'cultivation': _cultivation,
@@ -209,21 +251,24 @@ _planet_layers = {'bare_ground': _bare_ground, 'agriculture': _agriculture, 'cul
 
 def draw_planet_chip(tags:list[str]|str, # Planet tags to show (a list, or space-separated as in the CSV)
                      size:int=256, # side in pixels
-                     seed:int|tuple=0 # seed (or tuple of ints): the same seed gives the same picture
+                     seed:int|tuple=0, # seed (or tuple of ints): the same seed gives the same picture
+                     difficulty:str='lesson' # 'lesson' (plain signatures) or 'hard' (closer to the competition): see `planet_looks`
                     )->np.ndarray:
     "A `size` x `size` x 3 uint8 satellite-style chip showing `tags` (they need not obey the weather rules)."
     if isinstance(tags, str): tags = tags.split()
     unknown = set(tags) - set(planet_tags)
     if unknown: raise ValueError(f"Unknown Planet tag(s) {sorted(unknown)}; expected some of {planet_tags}")
     if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
-    with _one_blas_thread(): return _draw_planet(tags, size, seed)
+    look = _planet_look(difficulty)
+    with _one_blas_thread(): return _draw_planet(tags, size, seed, look)
 
-def _draw_planet(tags, size, seed):
+def _draw_planet(tags, size, seed, look):
     stream = lambda k: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))  # = SeedSequence(seed).spawn(..)[k]
     c = _Chip(size)
     _ground(c, stream(len(planet_tags) + 1), 'primary' in tags)
     for tag, draw in _planet_layers.items():
-        if tag in tags: draw(c, stream(planet_tags.index(tag)))
+        if tag in tags: draw(c, stream(planet_tags.index(tag)), look)
+    if look.light: _light(c, stream(len(planet_tags) + 2), look.light)
     return _to_uint8(c.img, stream(len(planet_tags)))
 
 # %% ../../nbs/02b_sample_planet.ipynb #27783a06
@@ -237,20 +282,22 @@ def make_planet_sample(path:str|Path, # folder to write (created if needed)
                        n_train:int=400, # labelled chips in `train-jpg/`
                        n_test:int=100, # unlabelled chips in `test-jpg/`
                        size:int=256, # side of each chip (Planet's are 256)
-                       seed:int=0 # same seed, same bytes
+                       seed:int=0, # same seed, same bytes
+                       difficulty:str='lesson' # 'lesson' (plain signatures) or 'hard' (closer to the competition): see `planet_looks`
                       )->Path:
     "Write (or reuse) a synthetic dataset in Planet's Kaggle layout under `path`; return `path`."
     _check_counts(n_train=n_train, n_test=n_test, seed=seed)
     if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
-    path = Path(path)
+    path, look = Path(path), _planet_look(difficulty)
     meta = dict(kind='planet', version=_version, n_train=n_train, n_test=n_test, size=size, seed=seed)
+    if difficulty != 'lesson': meta.update(difficulty=difficulty, look=asdict(look))  # 'lesson' samples keep their manifest
     train, test = [f'train_{i}' for i in range(n_train)], [f'test_{i}' for i in range(n_test)]
     files = [f'train-jpg/{n}.jpg' for n in train] + [f'test-jpg/{n}.jpg' for n in test] + ['train_v2.csv', 'sample_submission_v2.csv']
     if _ready(path, meta, files, ['train-jpg', 'test-jpg']): return path
     tags = sample_planet_tags(n_train, seed=(seed, 0)) + sample_planet_tags(n_test, seed=(seed, 1), ensure_all=False)
     seeds = [(seed, 2, i) for i in range(n_train)] + [(seed, 3, i) for i in range(n_test)]
     with _one_blas_thread():
-        _run([lambda t=t, s=s, f=f: _save_jpg(_draw_planet(t, size, s), path / f) for t, s, f in zip(tags, seeds, files)])
+        _run([lambda t=t, s=s, f=f: _save_jpg(_draw_planet(t, size, s, look), path / f) for t, s, f in zip(tags, seeds, files)])
     _save_text('image_name,tags\n' + ''.join(f"{n},{' '.join(t)}\n" for n, t in zip(train, tags)), path / 'train_v2.csv')
     _save_text('image_name,tags\n' + ''.join(f'{n},{kaggle_placeholder}\n' for n in test), path / 'sample_submission_v2.csv')
     _finish(path, meta)
