@@ -27,6 +27,7 @@ REQUIRED = {
     '09_tta_interpret': [('gains = pd.DataFrame', 'table'), ('plot_confusion_matrix(', 'image'), ('plot_top_losses(', 'image')],
     '10_planet': [('data.show_batch(8)', 'image'), ('scores', 'table'), ('per_class_f2(tta', 'table')],
     '12b_distributed': [("'2 processes, bs 8 each'", 'table'), ('table = pd.DataFrame', 'table')],
+    '14_ablation': [('summary.style', 'table'), ('ax.errorbar(', 'image')],
     '11_run': [('plot_run_lrs(log)', 'image'), ('plot_run_losses(log)', 'image'), ("res['stages']", 'table')],
 }
 ASSERTION = re.compile(r'^\s*(assert\b|test_\w*\(|test_fail\()')
