@@ -150,9 +150,10 @@ def shard_eval(dl):
     if not _shardable(dl): return dl
     if dl.drop_last: raise ValueError('an evaluation loader must not drop its last batch: every item needs a prediction')
     rank, world = rank_world()
-    if (dl, 'eval') not in _shards.get(dl, {}):
-        _shards.setdefault(dl, {})[(dl, 'eval')] = _loader_like(dl, batch_sampler=BatchShard(len(dl.dataset), dl.batch_size, rank, world))
-    return _shards[dl][(dl, 'eval')]
+    key = ('eval', rank, world)
+    if key not in _shards.get(dl, {}):
+        _shards.setdefault(dl, {})[key] = _loader_like(dl, batch_sampler=BatchShard(len(dl.dataset), dl.batch_size, rank, world))
+    return _shards[dl][key]
 
 # %% ../nbs/00b_distributed.ipynb #a05a4f91
 def gather_eval(x:torch.Tensor, # this process's rows: its batches of `shard_eval(dl)`, concatenated
@@ -179,9 +180,10 @@ def shard_train(dl, seed:int)->DataLoader:
     "This process's share of a training loader (`ReshufflingSampler`, shuffled if `dl` is, seeded with `seed` from its first pass on); `dl` in a single process."
     if not _shardable(dl): return dl
     rank, world = rank_world()
-    if (dl, 'train') not in _shards.get(dl, {}):
+    key = ('train', rank, world)
+    if key not in _shards.get(dl, {}):
         sampler = ReshufflingSampler(dl.dataset, world, rank, shuffle=isinstance(dl.sampler, RandomSampler), seed=seed)
-        _shards.setdefault(dl, {})[(dl, 'train')] = _loader_like(dl, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last)
-    sharded = _shards[dl][(dl, 'train')]
+        _shards.setdefault(dl, {})[key] = _loader_like(dl, batch_size=dl.batch_size, sampler=sampler, drop_last=dl.drop_last)
+    sharded = _shards[dl][key]
     sharded.sampler.seed = seed; sharded.sampler.set_epoch(0)
     return sharded
