@@ -220,7 +220,7 @@ def _swap_bn(learn):
     for root in [learn.model, *learn.layer_groups]:   # a layer group may be a new container around some of the model's layers
         for name, m in list(root.named_modules()):
             if name and isinstance(m, _bn_types) and not isinstance(m, nn.SyncBatchNorm):
-                new.setdefault(id(m), nn.SyncBatchNorm.convert_sync_batchnorm(m))
+                if id(m) not in new: new[id(m)] = nn.SyncBatchNorm.convert_sync_batchnorm(m)
                 parent, _, attr = name.rpartition('.')
                 setattr(root.get_submodule(parent) if parent else root, attr, new[id(m)])
 

@@ -156,10 +156,11 @@ def shard_eval(dl):
     return _shards[dl][key]
 
 # %% ../nbs/00b_distributed.ipynb #a05a4f91
-def gather_eval(x:torch.Tensor, # this process's rows: its batches of `shard_eval(dl)`, concatenated
+def gather_eval(batches:list, # this process's outputs, one tensor per batch of `shard_eval(dl)` (none: an empty list)
                 dl # the unsharded loader
                )->torch.Tensor:
-    "Every process's rows of `dl`'s batches, back in dataset order, on every process (on the CPU); `x` in a single process."
+    "Every process's rows of `dl`'s batches, back in dataset order, on every process (on the CPU); the batches concatenated in a single process."
+    x = torch.cat(batches) if batches else torch.zeros(0)
     if not _shardable(dl): return x
     parts = [None] * rank_world()[1]
     dist.all_gather_object(parts, x.cpu())

@@ -315,9 +315,8 @@ def get_preds(self:Learner, dl=None, # default: the validation loader
             xb = to_device(xb, self.device)   # each batch is loaded (decoded, transformed) once, whatever the views
             for p, t in zip(preds, tfms): p.append(self.activation(self.model(t(xb)).float()).cpu())
             targs.append(yb)
-    cat = lambda xs: gather_eval(torch.cat(xs) if xs else torch.zeros(0), dl)   # a process may have no batch
-    preds = [cat(p) for p in preds]
-    return (torch.stack(preds) if isinstance(tfm_x, (list, tuple)) else preds[0]), cat(targs)
+    preds = [gather_eval(p, dl) for p in preds]   # every process's batches, in order (one process: concatenated)
+    return (torch.stack(preds) if isinstance(tfm_x, (list, tuple)) else preds[0]), gather_eval(targs, dl)
 
 @patch
 def predict(self:Learner, is_test:bool=False # the test set instead of the validation set

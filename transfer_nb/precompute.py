@@ -69,7 +69,7 @@ def compute_features(features:nn.Module, # the features part from `split_head`
                 xb = to_device(xb, dev)
                 if amp_dtype is not None: xb = xb.contiguous(memory_format=torch.channels_last)
                 acts.append(features(xb).float().cpu())
-            views.append(gather_eval(torch.cat(acts) if acts else torch.zeros(0), dl))
+            views.append(gather_eval(acts, dl))
     return torch.stack(views)
 
 # %% ../nbs/07_precompute.ipynb #00e48cd1

@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/run.html.md"""
 
 # %% ../nbs/11_run.ipynb #c255c943
 from __future__ import annotations
-import errno, json, os, shutil, tempfile, time, warnings
+import errno, json, os, shutil, time, warnings
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
@@ -123,20 +123,20 @@ def _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs):
 
 def _evaluate(learn, out:Path, tta:bool)->dict:
     "Validation predictions (dihedral TTA or plain), thresholds, per-class F2; the submission when there are test chips (written by rank 0)."
-    if not is_main(): out = Path(tempfile.mkdtemp())   # under `torchrun`: every process computes, rank 0 writes
     views, y = learn.TTA(dihedral=True) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
     probs = tta_probs(views, is_multi=True)
     ths, th_scores = choose_thresholds(probs, y)
     res = dict(f2_plain=float(f2_at(views[0], y, 0.2)), f2_tta=float(f2_at(probs, y, 0.2)), f2_final=float(f2_at(probs, y, ths)),
                thresholds=ths, threshold_scores=th_scores, per_class=per_class_f2(probs, y, learn.data.classes, ths))
     if learn.data.test_ds is not None:
-        tv = learn.TTA(dihedral=True, is_test=True)[0] if tta else learn.predict(is_test=True)[None]
-        names = [Path(f).stem for f in learn.data.test_ds.fnames]
-        res['submission'] = write_submission(out/'submission.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
-        sample = Path(learn.data.path)/'sample_submission_v2.csv'
-        if is_main() and sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
-            print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): '
-                  'Kaggle will not score it')
+        tv = learn.TTA(dihedral=True, is_test=True)[0] if tta else learn.predict(is_test=True)[None]  # every process, together
+        if is_main():
+            names = [Path(f).stem for f in learn.data.test_ds.fnames]
+            res['submission'] = write_submission(out/'submission.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
+            sample = Path(learn.data.path)/'sample_submission_v2.csv'
+            if sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
+                print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): '
+                      'Kaggle will not score it')
     return res
 
 # %% ../nbs/11_run.ipynb #3ca183fe
