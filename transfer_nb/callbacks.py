@@ -7,6 +7,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/callbacks.html.md"""
 # %% ../nbs/03d_callbacks.ipynb #dd048ea0
 from __future__ import annotations
 import math, time, warnings
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -81,11 +82,13 @@ class TorchCompile(Callback):
 
 # %% ../nbs/03d_callbacks.ipynb #c86ca06e
 class BnFreeze(Callback):
-    "When `learn.train_bn` is False, keep the BatchNorm layers of frozen groups in eval mode during training."
+    "Keep BatchNorm layers in eval mode during training: those of frozen groups unless `learn.train_bn`, and all of them after `learn.bn_freeze(True)`."
     def before_train(self):
         l = self.learn
-        if l.train_bn: return
-        for g in l.layer_groups[:l.frozen_to]:
+        if getattr(l, 'bn_frozen', False): groups = [l.fit_model]   # fastai 0.7's `bn_freeze(True)`
+        elif l.train_bn: return
+        else: groups = l.layer_groups[:l.frozen_to]
+        for g in groups:
             for m in g.modules():
                 if isinstance(m, _bn_types): m.eval()
 
@@ -301,3 +304,12 @@ class DecoupledWD(Callback):
             for p in g['params']:
                 if p.grad is not None: p.data.mul_(1 - wd * g['lr'])
     def after_fit(self): self.learn.set_opt_wds(self.wds)
+    # what fastai 0.7's `WeightDecaySchedule` showed `wds_sched_mult`, e.g. `lambda cb: np.array(cb.layer_opt.lrs) / cb.init_lrs`
+    @property
+    def layer_opt(self):
+        "This batch's learning rates (`.lrs`) and weight decays (`.wds`) per layer group, as fastai 0.7's `LayerOptimizer` held them."
+        return SimpleNamespace(lrs=[g['lr'] for g in self.learn.opt.param_groups], wds=list(self.wds))
+    @property
+    def init_lrs(self)->np.ndarray:
+        "The learning rates the fit was given, per layer group (before any schedule)."
+        return np.asarray(self.learn.base_lrs, dtype=float)

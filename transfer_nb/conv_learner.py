@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from .core import *
 from .distributed import is_main
@@ -20,7 +21,7 @@ from .models import *
 from .precompute import *
 
 # %% auto #0
-__all__ = ['ConvLearner']
+__all__ = ['BasicModel', 'ConvLearner']
 
 # %% ../nbs/07b_conv_learner.ipynb #62a7fb1f
 def _check_stats(data, arch):
@@ -32,24 +33,54 @@ def _check_stats(data, arch):
         warnings.warn(f'the data is normalised with stats {stats}, but {name} was pretrained on inputs normalised with '
                       f'{want}: build the transforms with `tfms_from_model({name}, sz)`')
 
+# %% ../nbs/07b_conv_learner.ipynb #1b788490
+class BasicModel:
+    "fastai 0.7's `BasicModel`: your own `model`, with one layer group per direct child (`children(model)`)."
+    def __init__(self, model:nn.Module, # ends in log-softmax (one label per image) or sigmoid (several), as fastai 0.7 wanted
+                 name:str='unnamed'):
+        self.model, self.name = model, name
+    def get_layer_groups(self, do_fc:bool=False)->list: return children(self.model)
+    def __repr__(self): return f'BasicModel({self.name!r}, {len(children(self.model))} layer groups)'
+
 # %% ../nbs/07b_conv_learner.ipynb #34a536b9
 class ConvLearner(Learner):
-    "A `Learner` for a `create_cnn_model` model: layer groups (early body, later body, head), frozen to the head at first."
+    "A `Learner` for a `create_cnn_model` model (layer groups: early body, later body, head) or for your own `BasicModel`; frozen to the last group at first."
     precompute_dir = Path('tmp')/'precompute'  # cached activations go to `learn.path/precompute_dir`; `None`: memory only
     head_args = dict(ps=None, xtra_fc=None)    # how `create_cnn_model` built the head (set by `pretrained`)
     def __init__(self, data, # an `ImageClassifierData`
-                 model:nn.Sequential, # `nn.Sequential(body, head)`, as `create_cnn_model` builds it
-                 arch, # the architecture function the body came from: its `split` defines the layer groups
+                 model, # `nn.Sequential(body, head)` as `create_cnn_model` builds it, or a `BasicModel` (fastai 0.7's `ConvLearner(data, models)`)
+                 arch=None, # the architecture function the body came from: its `split` defines the layer groups (none for a `BasicModel`)
                  precompute:bool=False, # train the head on cached body activations
                  precompute_aug:int=0, # with `precompute`: cache this many augmented views per training image
                  **kwargs # passed on to `Learner`: `loss_func`, `opt_func`, `metrics`, `cbs`, `path`, `train_bn`, ...
                 ):
-        self._precompute, self.acts_cache = False, ActivationCache()
-        super().__init__(data, model, layer_groups=cnn_layer_groups(model, arch), **kwargs)
-        self.arch, self.precompute_aug = arch, precompute_aug
-        _check_stats(data, arch)
+        self._precompute, self.acts_cache, self.arch = False, ActivationCache(), arch
+        if isinstance(model, BasicModel):   # the model returns log-probabilities (or probabilities): fastai 0.7's losses
+            if arch is not None: raise ValueError('a BasicModel brings its own layer groups: give no arch')
+            kwargs.setdefault('loss_func', F.binary_cross_entropy if getattr(data, 'is_multi', False) else F.nll_loss)
+            model, groups = model.model, model.get_layer_groups()
+        elif arch is None: raise TypeError('ConvLearner(data, model, arch): give the architecture the body came from, '
+                                           'or wrap your own model: ConvLearner(data, BasicModel(model))')
+        else: groups = cnn_layer_groups(model, arch)
+        super().__init__(data, model, layer_groups=groups, **kwargs)
+        self.precompute_aug = precompute_aug
+        if arch is not None: _check_stats(data, arch)
         self.freeze()
         self.precompute = precompute
+
+    @classmethod
+    def from_model_data(cls, m:nn.Module, # your model: log-softmax output for one label per image, sigmoid for several
+                        data, # an `ImageClassifierData`
+                        **kwargs # passed on to `ConvLearner` and `Learner`
+                       )->'ConvLearner':
+        "fastai 0.7's `from_model_data`: train your own model `m`, one layer group per child, unfrozen; loss `nll_loss` (or `binary_cross_entropy`)."
+        learn = cls(data, BasicModel(m), **kwargs)
+        learn.unfreeze()
+        return learn
+
+    def activation(self, out:torch.Tensor)->torch.Tensor:
+        "A `BasicModel`'s output as it is (it is already log-probabilities or probabilities, as fastai 0.7 took it); else `Learner.activation`."
+        return out if self.arch is None else super().activation(out)
 
     @classmethod
     def pretrained(cls, arch, # an architecture function: `resnet34`, `resnext50`, `vgg16`, `dn121`, `wrn`, `efficientnet_lite0`, ...
@@ -74,6 +105,7 @@ class ConvLearner(Learner):
         return self._precompute
     @precompute.setter
     def precompute(self, on:bool):
+        if on and self.arch is None: raise ValueError('precompute needs a pretrained body and a head: this model is your own (BasicModel)')
         if on and not self.body_frozen:
             if is_main(): print('precompute trains the head only: freezing the body first (`learn.freeze()`)')
             self.freeze()

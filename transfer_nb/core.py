@@ -15,8 +15,9 @@ import torch
 from fastcore.basics import listify, num_cpus
 
 # %% auto #0
-__all__ = ['default_device', 'set_seed', 'rng_untouched', 'to_np', 'to_device', 'atomic_path', 'atomic_save', 'clean_temp_files',
-           'worker_count', 'has_widget_frontend', 'eval_mode', 'check_state_dict', 'tensors_digest', 'DebiasedEMA']
+__all__ = ['default_device', 'set_seed', 'rng_untouched', 'to_np', 'to_device', 'T', 'V', 'children', 'atomic_path',
+           'atomic_save', 'clean_temp_files', 'worker_count', 'has_widget_frontend', 'eval_mode', 'check_state_dict',
+           'tensors_digest', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -62,6 +63,35 @@ def to_device(b, device:torch.device|str|None=None):
     if isinstance(b, dict): return {k: to_device(v, device) for k, v in b.items()}
     if isinstance(b, (list, tuple)): return type(b)(to_device(o, device) for o in b)
     return b
+
+# %% ../nbs/00_core.ipynb #40b5cfa6
+def T(a, # a NumPy array, a list of numbers or a tensor
+      half:bool=False, # floats as float16 instead of float32
+      cuda:bool=True # move it to `default_device()` (the GPU when there is one), as fastai 0.7 did
+     )->torch.Tensor:
+    "fastai 0.7's `T`: `a` as a tensor (integers as int64, floats as float32 or `half`), on the GPU when there is one."
+    if not isinstance(a, torch.Tensor):
+        arr = np.asarray(a)
+        if arr.dtype.kind in 'iu': a = torch.from_numpy(arr.astype(np.int64))
+        elif arr.dtype.kind == 'f': a = torch.from_numpy(arr.astype(np.float16 if half else np.float32))
+        elif arr.dtype.kind == 'b': a = torch.from_numpy(arr.copy())
+        else: raise TypeError(f'T() makes tensors of numbers: got an array of dtype {arr.dtype}')
+    elif half and a.is_floating_point(): a = a.half()
+    return a.to(default_device()) if cuda else a
+
+def V(x, # an array, a tensor, or a list/tuple of them
+      requires_grad:bool=False, # track gradients (floats only), as `Variable(x, requires_grad=True)` did
+      volatile:bool=False # fastai 0.7's flag for "no gradients": accepted and ignored (a tensor tracks none unless asked)
+     ):
+    "fastai 0.7's `V`: `T(x)`, over lists and tuples too, with `requires_grad` when asked."
+    if isinstance(x, (list, tuple)): return type(x)(V(o, requires_grad, volatile) for o in x)
+    t = T(x)
+    return t.detach().requires_grad_() if requires_grad else t
+
+def children(m # a module, or a list of modules (returned as it is)
+            )->list:
+    "The direct sub-modules of `m`, in order (fastai 0.7's `children`): what lesson 7 cuts a network into."
+    return m if isinstance(m, (list, tuple)) else list(m.children())
 
 # %% ../nbs/00_core.ipynb #7c11df74
 def _current_umask()->int:

@@ -36,6 +36,7 @@ class Learner:
                  model:nn.Module, # maps a batch of inputs to raw scores (logits)
                  loss_func=None, # default: cross-entropy, or BCE-with-logits when `data.is_multi`
                  opt_func=None, # `opt_func(param_groups, lr=...)`; default SGD with momentum 0.9
+                 opt_fn=None, # fastai 0.7's name for `opt_func` (give one or the other)
                  metrics=None, # functions `(activated preds, targets) -> value`; default `default_metrics(data.is_multi)`, `[]` for none
                  cbs=None, # callbacks (instances or classes) added to the defaults
                  layer_groups=None, # modules that get one lr each; default `[model]`
@@ -45,7 +46,8 @@ class Learner:
                  train_bn:bool=False, # BatchNorm in frozen groups trains too (fastai 2, Keras); default frozen, in eval mode (the lesson's)
                  fresh_opt:bool=True # a new optimizer at every `fit` (the lesson's: no momentum carried over); `False` keeps it
                 ):
-        self.data, self.model, self.fresh_opt = data, model, fresh_opt
+        if opt_func is not None and opt_fn is not None: raise ValueError('give opt_func or opt_fn (its fastai 0.7 name), not both')
+        self.data, self.model, self.fresh_opt, opt_func = data, model, fresh_opt, opt_func or opt_fn
         self.metrics = default_metrics(self.is_multi) if metrics is None else listify(metrics)
         self.loss_func = loss_func or (nn.BCEWithLogitsLoss() if self.is_multi else nn.CrossEntropyLoss())
         self.opt_func = opt_func or partial(torch.optim.SGD, momentum=0.9)
@@ -57,10 +59,13 @@ class Learner:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=False)  # a no-op unless fp16 turns it on
         self.opt, self.sched, self.history, self.base_lrs, self.base_wds = None, None, [], None, None
         self.sgdr_warmup, self.sgdr_eta_min = 1/20, 0.  # SGDR's warm-up fraction and floor for every later `fit` (notebook 05)
-        self._train_bn, self.frozen_to, self.cbs, self._handlers = train_bn, 0, [], {}
+        self._train_bn, self.bn_frozen, self.frozen_to, self.cbs, self._handlers = train_bn, False, 0, [], {}
         self.add_cbs([*self.default_cbs, *listify(cbs)])
 
     is_multi = property(lambda self: bool(getattr(self.data, 'is_multi', False)), doc='Can an item have several labels?')
+    # fastai 0.7's names for the loss and the optimizer factory (`learn.crit = nn.CrossEntropyLoss()`, `learn.opt_fn = optim.Adam`)
+    crit = property(lambda self: self.loss_func, lambda self, f: setattr(self, 'loss_func', f), doc='fastai 0.7\'s name for `loss_func`')
+    opt_fn = property(lambda self: self.opt_func, lambda self, f: setattr(self, 'opt_func', f), doc='fastai 0.7\'s name for `opt_func`')
     @property
     def fit_model(self)->nn.Module:
         "The module the loop runs forward (a hook: precompute swaps in the head)."
@@ -180,6 +185,7 @@ def freeze_to(self:Learner, n:int):
     trainable = set(range(len(gs))[n:])
     for i, g in enumerate(gs):
         for m in g.modules():
+            m.trainable = i in trainable   # fastai 0.7 marked every module of a group (`m[-1].trainable` in lesson 7)
             keep = i in trainable or (self.train_bn and isinstance(m, _bn_types))
             for p in m.parameters(recurse=False): p.requires_grad_(keep)
     self.frozen_to = len(gs) - len(trainable)
@@ -193,6 +199,12 @@ def freeze(self:Learner):
 def unfreeze(self:Learner):
     "Train every layer group."
     self.freeze_to(0)
+
+@patch
+def bn_freeze(self:Learner, do_freeze:bool # True: every BatchNorm layer keeps its running statistics, trainable or not
+             ):
+    "fastai 0.7's `bn_freeze`: keep every BatchNorm layer in eval mode while training (its scale and shift still train when its group does)."
+    self.bn_frozen = bool(do_freeze)
 
 @patch(as_prop=True)
 def body_frozen(self:Learner)->bool:
@@ -384,6 +396,14 @@ def load(self:Learner, name:str, with_opt:bool=True # also restore the optimizer
     if with_opt and osd is not None: self.opt.load_state_dict(osd)
     return self
 
+# %% ../nbs/03e_learner.ipynb #060d2117
+@patch
+def load_cycle(self:Learner, name:str, # the `cycle_save_name` of the fit
+               cycle:int # which cycle's snapshot, from 0
+              ):
+    "Load the snapshot `fit(..., cycle_save_name=name)` saved at the end of cycle `cycle` (`{name}_cyc_{cycle}`)."
+    return self.load(f'{name}_cyc_{cycle}')
+
 # %% ../nbs/03e_learner.ipynb #3e591eb9
 class _Text(str):
     def __repr__(self): return str(self)
@@ -400,10 +420,12 @@ def summary(self:Learner)->str:
         rows.append((f'{name} ({type(m).__name__})', str(shape), f'{sum(p.numel() for p in ps):,}', tr, str(group_of.get(id(m), '-'))))
     for name, m in self.model.named_modules():
         if not any(True for _ in m.children()): hooks.append(m.register_forward_hook(partial(hook, name=name)))
-    try:
-        with eval_mode(self.model), torch.no_grad(): self.model(to_device(next(iter(self.data.val_dl))[0], self.device))
-    finally:
+    state = {k: v.clone() for k, v in self.model.state_dict().items()}
+    try:   # in the model's own mode, as fastai 0.7 did (a hand-written BatchNorm may set its statistics in training only),
+        with rng_untouched(), torch.no_grad(): self.model(to_device(next(iter(self.data.val_dl))[0], self.device))
+    finally:   # ... and leaving nothing changed: running statistics and random streams as they were
         for h in hooks: h.remove()
+        self.model.load_state_dict(state)
     rows = [('layer', 'output shape', 'params', 'trains', 'group')] + rows
     ws = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = ['  '.join(c.ljust(w) for c, w in zip(r, ws)) for r in rows]

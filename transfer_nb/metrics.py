@@ -19,16 +19,20 @@ __all__ = ['accuracy', 'accuracy_np', 'accuracy_multi', 'accuracy_thresh', 'fbet
 # %% ../nbs/03c_metrics.ipynb #9587f00d
 def _tensors(*xs): return [torch.as_tensor(x) for x in xs]
 
-def accuracy(preds, # (n, c) scores: log-probabilities, probabilities or logits
+def _mean_view(preds:torch.Tensor)->torch.Tensor:
+    "TTA's stacked views `(n_views, n, c)` of log-probabilities (or logits) as one prediction: the mean of their probabilities."
+    return preds.float().softmax(-1).mean(0) if preds.ndim == 3 else preds
+
+def accuracy(preds, # (n, c) scores: log-probabilities, probabilities or logits; or TTA's `(n_views, n, c)` log-probabilities
              targs # (n,) class indices
             )->torch.Tensor:
-    "Fraction of rows whose highest score is the target class."
+    "Fraction of rows whose highest score is the target class; of stacked TTA views, the accuracy of their averaged prediction."
     preds, targs = _tensors(preds, targs)
-    return (preds.argmax(dim=-1) == targs).float().mean()
+    return (_mean_view(preds).argmax(dim=-1) == targs).float().mean()
 
 def accuracy_np(preds, targs)->float:
     "`accuracy` on NumPy arrays, as a float."
-    return float((np.argmax(preds, axis=1) == np.asarray(targs)).mean())
+    return float(accuracy(preds, targs))
 
 # %% ../nbs/03c_metrics.ipynb #342c714f
 def accuracy_multi(preds, # (n, c) probabilities

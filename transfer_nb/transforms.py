@@ -16,7 +16,8 @@ from torchvision.transforms.v2 import functional as TF
 
 # %% auto #0
 __all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'imagenet_stats', 'inception_stats', 'rotate',
-           'RandomRotate', 'lighting', 'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'scale_min', 'Scale',
+           'RandomRotate', 'lighting', 'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'RandomFlip',
+           'RandomZoom', 'RandomStretch', 'RandomRotateZoom', 'AddPadding', 'NoCrop', 'scale_min', 'Scale',
            'RandomScale', 'RandomCrop', 'CenterCrop', 'ImageTfm', 'tfms_from_stats', 'tfms_from_model']
 
 # %% ../nbs/01a_transforms.ipynb #8e67484e
@@ -118,6 +119,70 @@ class Cutout(v2.Transform):
         return out
     def extra_repr(self): return f'n_holes={self.n_holes}, length={self.length}'
 
+# %% ../nbs/01a_transforms.ipynb #641a7065
+class RandomFlip(v2.RandomHorizontalFlip):
+    "fastai 0.7's `RandomFlip`: mirror left-right with probability `p` (torchvision's horizontal flip)."
+    def __init__(self, p:float=0.5): super().__init__(p)
+
+def _zoom(img:torch.Tensor, z:float)->torch.Tensor:
+    "Zoom into the centre of `img` by `1 + z`, keeping its size (bilinear)."
+    return img if z == 0 else TF.affine(img, angle=0., translate=[0, 0], scale=1 + z, shear=[0., 0.],
+                                        interpolation=v2.InterpolationMode.BILINEAR)
+
+class RandomZoom(v2.Transform):
+    "fastai 0.7's `RandomZoom`: zoom into the centre by `1 + z`, `z ~ U(zoom_min, zoom_max)`, keeping the size."
+    def __init__(self, zoom_max:float, zoom_min:float=0.):
+        super().__init__()
+        if not 0 <= zoom_min <= zoom_max: raise ValueError(f'need 0 <= zoom_min <= zoom_max, got {zoom_min}, {zoom_max}')
+        self.zoom_max, self.zoom_min = zoom_max, zoom_min
+    def make_params(self, flat_inputs): return dict(z=self.zoom_min + (self.zoom_max - self.zoom_min) * torch.rand(()).item())
+    def transform(self, inpt, params): return _zoom(inpt, params['z'])
+    def extra_repr(self): return f'zoom_max={self.zoom_max}, zoom_min={self.zoom_min}'
+
+class RandomStretch(v2.Transform):
+    "fastai 0.7's `RandomStretch`: widen (or heighten, half the time) by `1 + s`, `s ~ U(0, max_stretch)`, then crop the centre back to size."
+    def __init__(self, max_stretch:float):
+        super().__init__()
+        self.max_stretch = max_stretch
+    def make_params(self, flat_inputs): return dict(s=self.max_stretch * torch.rand(()).item(), rows=bool(torch.randint(0, 2, ())))
+    def transform(self, inpt, params):
+        h, w = TF.get_size(inpt)
+        big = [h, math.floor(w * (1 + params['s']))] if not params['rows'] else [math.floor(h * (1 + params['s'])), w]
+        return TF.center_crop(TF.resize(inpt, big, antialias=True), [h, w])
+    def extra_repr(self): return f'max_stretch={self.max_stretch}'
+
+class RandomRotateZoom(v2.Transform):
+    "fastai 0.7's `RandomRotateZoom`: one of `RandomRotate(deg, p=1)`, `RandomZoom(zoom)`, `RandomStretch(stretch)` or nothing, with probabilities `ps`."
+    def __init__(self, deg:float, zoom:float, stretch:float, ps=None): # `ps`: 4 probabilities (default equal)
+        super().__init__()
+        ps = [0.25] * 4 if ps is None else list(ps)
+        if len(ps) != 4: raise ValueError(f'ps needs 4 probabilities (rotate, zoom, stretch, none), got {len(ps)}')
+        self.tfms, self.cum_ps = [RandomRotate(deg, p=1), RandomZoom(zoom), RandomStretch(stretch)], np.cumsum(ps)
+    def forward(self, *inputs):
+        choice = self.cum_ps[-1] * torch.rand(()).item()
+        i = int(np.searchsorted(self.cum_ps, choice, side='right'))
+        return self.tfms[i](*inputs) if i < 3 else (inputs[0] if len(inputs) == 1 else inputs)
+    def extra_repr(self): return f'{self.tfms}, ps={np.diff(self.cum_ps, prepend=0).tolist()}'
+
+_pad_modes = {'reflect': 'symmetric', 'reflect_101': 'reflect', 'edge': 'edge', 'constant': 'constant'}
+
+class AddPadding(v2.Transform):
+    "fastai 0.7's `AddPadding`: `pad` pixels on every side; 'reflect' mirrors the image including its edge pixel (OpenCV's BORDER_REFLECT, the lesson's)."
+    def __init__(self, pad:int, mode:str='reflect'): # 'reflect', 'reflect_101' (edge pixel not repeated), 'edge' or 'constant' (zeros)
+        super().__init__()
+        if mode not in _pad_modes: raise ValueError(f'mode must be one of {list(_pad_modes)}, not {mode!r}')
+        self.pad, self.mode = int(pad), mode
+    def transform(self, inpt, params): return TF.pad(inpt, [self.pad] * 4, padding_mode=_pad_modes[self.mode])
+    def extra_repr(self): return f'pad={self.pad}, mode={self.mode!r}'
+
+class NoCrop(v2.Transform):
+    "fastai 0.7's `NoCrop`: resize to `sz` x `sz` whatever the shape (squashing, no cropping)."
+    def __init__(self, sz:int):
+        super().__init__()
+        self.sz = sz
+    def transform(self, inpt, params): return TF.resize(inpt, [self.sz, self.sz], antialias=True)
+    def extra_repr(self): return f'sz={self.sz}'
+
 # %% ../nbs/01a_transforms.ipynb #1e748663
 transforms_basic    = [RandomRotate(10), RandomLighting(0.05, 0.05)]
 transforms_side_on  = transforms_basic + [v2.RandomHorizontalFlip()]
@@ -211,7 +276,7 @@ def _crop_theta(top:int, left:int, sz:int, h:int, w:int)->np.ndarray:
     return np.array([[sz / w, 0, (sz + 2 * left) / w - 1], [0, sz / h, (sz + 2 * top) / h - 1], [0, 0, 1]])
 
 # %% ../nbs/01a_transforms.ipynb #b08bea09
-_fusable = (RandomRotate, RandomLighting, v2.RandomHorizontalFlip, RandomDihedral)
+_fusable = (RandomRotate, RandomLighting, v2.RandomHorizontalFlip, RandomFlip, RandomDihedral)
 
 def _can_fuse(aug_tfms)->bool:
     "Can these augmentations run as one warp? Only the lesson's own kinds, and at most one rotation."
@@ -299,14 +364,16 @@ class ImageTfm:
                  aug_tfms=None, # augmentations, run (training only) on the scaled image before the crop
                  max_zoom:float|None=None, # training: `RandomScale` up to this factor (else `Scale`)
                  train:bool=True, # random zoom and crop + `aug_tfms`, or scale and centre crop
+                 pad:int=0, # training: `AddPadding(pad)` after scaling (CIFAR's reflect-pad then random crop)
                  fused:bool=True # one resize and one warp (same draws, same image); False: `pipe`, one step at a time
                 ):
-        self.sz, self.stats, self.max_zoom, self.train = sz, stats, max_zoom, train
+        self.sz, self.stats, self.max_zoom, self.train, self.pad = sz, stats, max_zoom, train, (pad if train else 0)
         self.aug_tfms = list(aug_tfms or []) if train else []
-        if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *self.aug_tfms, RandomCrop(sz)]
+        padding = [AddPadding(pad)] if self.pad else []  # validation: padding, then the centre crop, is the same as neither
+        if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *padding, *self.aug_tfms, RandomCrop(sz)]
         else: self.steps = [Scale(sz), CenterCrop(sz)]
         self.pipe = v2.Compose([*self.steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)])
-        self.fused = fused and _can_fuse(self.aug_tfms)  # other augmentations always run step by step
+        self.fused = fused and not self.pad and _can_fuse(self.aug_tfms)  # other pipelines run step by step
         self._mean, self._std = (torch.tensor(s, dtype=torch.float32).view(-1, 1, 1) for s in stats)
 
     def __call__(self, img # (3, H, W) uint8 tensor, (H, W, 3) numpy array (uint8, or float in [0, 1]) or PIL image
@@ -323,7 +390,7 @@ class ImageTfm:
     @property
     def min_load_size(self)->int:
         "Smallest side an image must have for this pipeline to never upsample."
-        return math.ceil(self.sz * (self.max_zoom or 1) if self.train else self.sz)
+        return max(math.ceil(self.sz * (self.max_zoom or 1) if self.train else self.sz) - 2 * self.pad, self.sz)
 
     def __repr__(self):
         kind = 'train' if self.train else 'valid'
@@ -333,12 +400,13 @@ class ImageTfm:
 def tfms_from_stats(stats, # (mean, std) per channel, e.g. `imagenet_stats`
                     sz:int, # side of the square images the model sees
                     aug_tfms=None, # list of augmentations for training, e.g. `transforms_side_on`
-                    max_zoom:float|None=None # random zoom up to this factor for training
+                    max_zoom:float|None=None, # random zoom up to this factor for training
+                    pad:int=0 # training: reflect-pad by `pad` pixels before the random crop (lesson 7's CIFAR-10: `pad=sz//8`)
                    )->tuple[ImageTfm, ImageTfm]:
     "The (train, valid) pipelines for images of size `sz` normalised with `stats`."
-    return (ImageTfm(sz, stats, aug_tfms, max_zoom, train=True), ImageTfm(sz, stats, train=False))
+    return (ImageTfm(sz, stats, aug_tfms, max_zoom, train=True, pad=pad), ImageTfm(sz, stats, train=False))
 
 def tfms_from_model(arch, # an architecture function, e.g. `resnet34`; its `stats` attribute if it has one
-                    sz:int, aug_tfms=None, max_zoom:float|None=None)->tuple[ImageTfm, ImageTfm]:
+                    sz:int, aug_tfms=None, max_zoom:float|None=None, pad:int=0)->tuple[ImageTfm, ImageTfm]:
     "The (train, valid) pipelines for `arch`: normalised the way it was pretrained (ImageNet stats by default)."
-    return tfms_from_stats(getattr(arch, 'stats', imagenet_stats), sz, aug_tfms=aug_tfms, max_zoom=max_zoom)
+    return tfms_from_stats(getattr(arch, 'stats', imagenet_stats), sz, aug_tfms=aug_tfms, max_zoom=max_zoom, pad=pad)
