@@ -15,6 +15,7 @@ from .learner import *
 from .lr_finder import *
 from .sgdr import *
 from .models import *
+from .cifar_models import *
 from .precompute import *
 from .conv_learner import *
 from .progressive import *
@@ -38,6 +39,8 @@ import torch, torchvision
 from torch import nn, optim
 import torch.nn.functional as F
 from torch.utils.data import Dataset, DataLoader, TensorDataset
+from torch.autograd import Variable   # lesson 7 wraps tensors in `Variable(x)` (today a tensor is one)
+from torch.nn import Flatten          # fastai 0.7's `Flatten()` layer: `x.view(len(x), -1)`
 from sklearn import metrics
 from IPython.display import FileLink, display
 from ipywidgets import interact, interactive, fixed, widgets

@@ -26,12 +26,13 @@ from .images import _to_rgb
 from .labels import *
 
 # %% auto #0
-__all__ = ['image_extensions', 'ImageDataset', 'FilesIndexArrayDataset', 'image_files', 'folder_source', 'default_num_workers',
-           'ImageClassifierData']
+__all__ = ['image_extensions', 'ImageDataset', 'RegressionDataset', 'FilesIndexArrayDataset', 'image_files', 'folder_source',
+           'default_num_workers', 'ImageClassifierData']
 
 # %% ../nbs/01d_data.ipynb #5623d658
 class ImageDataset(Dataset):
     "Image files with labels (class indices, or multi-hot rows when `is_multi`), transformed by `tfm`."
+    is_reg = False  # continuous targets (see `RegressionDataset`)
     def __init__(self, files, # image files (paths that open from here)
                  y, # int class indices (n,), or float multi-hot (n, c)
                  classes, # the class names
@@ -40,7 +41,7 @@ class ImageDataset(Dataset):
                  path=None): # the dataset folder `fnames` are given relative to (the lesson's `PATH`)
         self.path, self.classes, self.tfm, self.is_multi = Path(path or '.'), list(classes), tfm, is_multi
         self.files = files
-        self.y = torch.as_tensor(np.asarray(y), dtype=torch.float32 if is_multi else torch.long)
+        self.y = torch.as_tensor(np.asarray(y), dtype=torch.float32 if is_multi or self.is_reg else torch.long)
         if len(self.y) != len(self.files): raise ValueError(f'{len(self.files)} files but {len(self.y)} labels')
 
     @property
@@ -65,7 +66,10 @@ class ImageDataset(Dataset):
         return (self.tfm(x) if self.tfm else x), self.y[i]
     def with_tfm(self, tfm:ImageTfm)->'ImageDataset':
         "The same images and labels seen through another pipeline."
-        return ImageDataset(self.files, self.y, self.classes, tfm, self.is_multi, self.path)
+        return self._like(self.files, tfm, self.path)
+    def _like(self, files, tfm, path)->'ImageDataset':
+        "A dataset of the same kind and labels over `files` (e.g. resized copies of these)."
+        return ImageDataset(files, self.y, self.classes, tfm, self.is_multi, path)
     def label_names(self, i)->list[str]:
         "The class names of item `i`."
         y = self.y[i]
@@ -74,6 +78,24 @@ class ImageDataset(Dataset):
         "Normalised image(s), `(3, h, w)` or `(n, 3, h, w)`, tensor or NumPy, as NumPy `(..., h, w, 3)` in [0, 1] for `plt.imshow`."
         return to_np(self.tfm.denorm(torch.as_tensor(x).float()).movedim(-3, -1))
     def __repr__(self): return f'{type(self).__name__}({len(self)} images, {len(self.classes)} classes, {self.tfm})'
+
+def _image_hw(f)->tuple[int, int]:
+    "(height, width) of an image file, from its header."
+    with Image.open(f) as im: return im.size[::-1]
+
+class RegressionDataset(ImageDataset):
+    "Image files with continuous targets, a float row each (fastai 0.7's `continuous=True`); with a `TfmType.COORD` pipeline they are (row, col) points, moved with the image."
+    is_reg = True
+    def __init__(self, files, y, # `(n, k)` targets; points in pixels of the original images when `tfm.tfm_y` is `COORD`
+                 tfm:ImageTfm|None=None, path=None,
+                 sizes=None): # (height, width) of each original image (read from the files when not given)
+        self.raw_y = torch.as_tensor(np.asarray(y, np.float32))
+        super().__init__(files, self.raw_y, [], tfm, False, path)
+        self.sizes = list(sizes) if sizes is not None else [_image_hw(f) for f in self.files]
+        if tfm is not None and tfm.tfm_y == TfmType.COORD and len(self):   # the targets as the model must predict them
+            self.y = torch.stack([tfm.map_coords(r, *hw) for r, hw in zip(self.raw_y, self.sizes)])
+    def _like(self, files, tfm, path): return RegressionDataset(files, self.raw_y, tfm, path, self.sizes)
+    def label_names(self, i)->list[str]: return [f'{v:.1f}' for v in self.y[i].tolist()]
 
 class FilesIndexArrayDataset(ImageDataset):
     "The lesson's dataset of files (relative to `path`) with integer labels: `FilesIndexArrayDataset([fn], np.array([0]), val_tfms, PATH)`."
@@ -159,8 +181,12 @@ class ImageClassifierData:
                        persistent_workers=persistent and nw > 0, pin_memory=torch.cuda.is_available())
 
     classes  = property(lambda self: self.trn_ds.classes, doc='The class names, in label order.')
-    c        = property(lambda self: len(self.classes), doc='Number of classes: the size of the model output.')
     is_multi = property(lambda self: self.trn_ds.is_multi, doc='Can an image have several labels?')
+    is_reg   = property(lambda self: self.trn_ds.is_reg, doc='Are the targets continuous numbers (`from_csv(..., continuous=True)`)?')
+    @property
+    def c(self)->int:
+        "The size of the model output: the number of classes, or of targets per image when `is_reg`."
+        return self.trn_ds.y.shape[1] if self.is_reg else len(self.classes)
     trn_tfms = property(lambda self: self.trn_ds.tfm, doc='The training pipeline (with augmentation).')
     val_tfms = property(lambda self: self.val_ds.tfm, doc='The validation pipeline.')
     sz       = property(lambda self: self.trn_tfms.sz, doc='Side of the square images the model sees.')
@@ -187,8 +213,9 @@ class ImageClassifierData:
 
     def __repr__(self):
         n = lambda ds: len(ds) if ds is not None else 0
-        return (f'{type(self).__name__}({self.path}: {n(self.trn_ds)} train, {n(self.val_ds)} valid, {n(self.test_ds)} test; '
-                f'{self.c} classes{", multi-label" if self.is_multi else ""}; sz={self.sz}, bs={self.bs})')
+        return (f'{type(self).__name__}({self.path}: {n(self.trn_ds)} train, {n(self.val_ds)} valid, {n(self.test_ds)} test; ' +
+                (f'{self.c} targets, regression' if self.is_reg else f'{self.c} classes{", multi-label" if self.is_multi else ""}') +
+                f'; sz={self.sz}, bs={self.bs})')
 
 # %% ../nbs/01d_data.ipynb #8e48aff6
 def _test_ds(path, test_name, classes, tfm, is_multi):
@@ -218,6 +245,24 @@ def from_paths(cls:ImageClassifierData, path:str|Path, # dataset folder holding 
     return cls(path, ImageDataset(fn, y, classes, trn_tfm, path=path), ImageDataset(vfn, vy, classes, val_tfm, path=path),
                _test_ds(path, test_name, classes, val_tfm, False), bs=bs, num_workers=num_workers)
 
+# %% ../nbs/01d_data.ipynb #8e1afa69
+def _numbers(labels:list[list[str]], names:list[str], csv_fname)->np.ndarray:
+    "The label columns as an `(n, k)` float array; an error names the first row that is not `k` numbers."
+    for name, labs in zip(names, labels):
+        try: [float(v) for v in labs]
+        except ValueError: raise ValueError(f'{csv_fname}: continuous=True, but the labels of {name!r} are not numbers: {" ".join(labs)!r}') from None
+        if len(labs) != len(labels[0]): raise ValueError(f'{csv_fname}: {name!r} has {len(labs)} numbers, the first row {len(labels[0])}')
+    return np.array(labels, dtype=np.float32)
+
+def _regression_data(cls, path, fnames, y, val_idxs, tfms, test_name, bs, num_workers):
+    "`from_csv(..., continuous=True)`: `RegressionDataset`s split by `val_idxs`."
+    is_val = np.zeros(len(fnames), bool); is_val[val_idxs] = True
+    trn_tfm, val_tfm = tfms
+    split = lambda mask, tfm: RegressionDataset([f for f, m in zip(fnames, mask) if m], y[mask], tfm, path)
+    test = _test_ds(path, test_name, [], val_tfm, False)
+    test = None if test is None else RegressionDataset(test.files, np.zeros((len(test), y.shape[1]), np.float32), val_tfm, path)
+    return cls(path, split(~is_val, trn_tfm), split(is_val, val_tfm), test, bs=bs, num_workers=num_workers)
+
 # %% ../nbs/01d_data.ipynb #d320e001
 @patch(cls_method=True)
 def from_csv(cls:ImageClassifierData, path:str|Path, # dataset folder
@@ -226,18 +271,21 @@ def from_csv(cls:ImageClassifierData, path:str|Path, # dataset folder
              bs:int=64, tfms=(None, None), val_idxs=None, # rows held out, counted in the CSV's names sorted (default: `get_cv_idxs(n)`)
              suffix:str='', # appended to each name in the CSV, e.g. '.jpg'
              test_name=None, # sub-folder of unlabelled images to predict on, or a list of them
-             num_workers:int|None=None, is_multi:bool|None=None # default: multi-label when a row has several labels
+             num_workers:int|None=None, is_multi:bool|None=None, # default: multi-label when a row has several labels
+             continuous:bool=False, # the labels are numbers, a row of targets per image (regression; fastai 0.7's name)
+             skip_header:bool=True # the CSV's first line is a header
             )->ImageClassifierData:
-    "Data from a folder of images and a CSV naming each file and its (space-separated) labels."
-    names, labels = read_label_csv(csv_fname)
+    "Data from a folder of images and a CSV naming each file and its (space-separated) labels, or (`continuous`) numbers."
+    names, labels = read_label_csv(csv_fname, header=skip_header)
     order = sorted(range(len(names)), key=names.__getitem__)  # the lesson's library sorted the names: `val_idxs` index that order
     names, labels = [names[k] for k in order], [labels[k] for k in order]
     fnames = [Path(path)/folder/f'{n}{suffix}' for n in names]
     check_files_exist(fnames, f'{csv_fname} (looked in {Path(path)/folder} with suffix "{suffix}")')
+    val_idxs = get_cv_idxs(len(names)) if val_idxs is None else np.asarray(val_idxs)
+    if continuous: return _regression_data(cls, path, fnames, _numbers(labels, names, csv_fname), val_idxs, tfms, test_name, bs, num_workers)
     classes = sorted({l for labs in labels for l in labs})
     if is_multi is None: is_multi = any(len(labs) > 1 for labs in labels)
     y = multi_hot(labels, classes) if is_multi else np.array([classes.index(labs[0]) for labs in labels])
-    val_idxs = get_cv_idxs(len(names)) if val_idxs is None else np.asarray(val_idxs)
     is_val = np.zeros(len(names), bool); is_val[val_idxs] = True
     notes = check_labels(labels, is_val, str(csv_fname))
     trn_tfm, val_tfm = tfms
@@ -287,7 +335,7 @@ def _resized_ds(ds:ImageDataset|None, root:Path, dest:Path, targ_sz:int)->ImageD
     if ds is None: return None
     new = [dest/_copy_name(f, root) for f in ds.files]
     with ThreadPoolExecutor(worker_count()) as ex: list(ex.map(partial(_resize_one, targ_sz=targ_sz), ds.files, new))
-    return ImageDataset(new, ds.y, ds.classes, ds.tfm, ds.is_multi, dest)  # `fnames` as before, relative to the copies' folder
+    return ds._like(new, ds.tfm, dest)  # `fnames` as before, relative to the copies' folder
 
 @patch
 def resize(self:ImageClassifierData, targ_sz:int, # shorter side of the copies, in pixels

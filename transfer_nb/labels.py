@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['read_label_csv', 'check_files_exist', 'get_cv_idxs', 'multi_hot', 'check_labels']
+__all__ = ['read_label_csv', 'check_files_exist', 'get_cv_idxs', 'multi_hot', 'check_labels', 'parse_csv_labels']
 
 # %% ../nbs/01c_labels.ipynb #d81f6cd7
 def read_label_csv(csv_fname:str|Path, # the CSV: first column file names, second labels
+                   header:bool=True # the first line is a header (fastai 0.7's `skip_header`)
                   )->tuple[list[str], list[list[str]]]:
     "File names and label lists from a CSV like Planet's `image_name,tags`."
     csv_fname = Path(csv_fname)
     if not csv_fname.is_file(): raise FileNotFoundError(f'no CSV file {csv_fname}')
-    try: df = pd.read_csv(csv_fname, dtype=str, keep_default_na=False)
+    try: df = pd.read_csv(csv_fname, dtype=str, keep_default_na=False, header=0 if header else None)
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as e: raise ValueError(f'cannot parse {csv_fname}: {e}') from e
     if len(df.columns) < 2 or len(df) == 0:
         raise ValueError(f'{csv_fname} must have a header and two columns, file name and labels '
@@ -34,7 +35,7 @@ def read_label_csv(csv_fname:str|Path, # the CSV: first column file names, secon
               (df.columns[0], names.duplicated(keep=False), 'the same name twice in')]
     for col, bad, what in checks:
         if bad.any():
-            rows = (np.flatnonzero(bad.values) + 2).tolist()
+            rows = (np.flatnonzero(bad.values) + 1 + header).tolist()
             first = '' if what == 'empty' else f' ({names[bad].iloc[0]!r})'
             raise ValueError(f'{csv_fname}: {what} "{col}" on line(s) {rows[:5]}{" ..." if len(rows) > 5 else ""}{first}')
     return names.tolist(), labels.tolist()
@@ -81,3 +82,13 @@ def check_labels(labels:list[list[str]], # each row's labels
             notes.append(f'{source}: label {c!r} appears on one row only and looks like {close[0]!r}: a typo?')
     for n in notes: warnings.warn(n, stacklevel=3)
     return notes
+
+# %% ../nbs/01c_labels.ipynb #cd43d030
+def parse_csv_labels(fn:str|Path, # a CSV of `name,label label ...` rows
+                     skip_header:bool=True # the first row is a header
+                    )->tuple[list, dict, list, dict]:
+    "fastai 0.7's `parse_csv_labels`: `(sorted names, {name: [labels]}, sorted labels, {label: index})`."
+    rows = pd.read_csv(fn, header=0 if skip_header else None, dtype=str, keep_default_na=False).iloc[:, :2].values
+    labels = {name: lab.split(' ') for name, lab in rows}
+    all_labels = sorted({l for labs in labels.values() for l in labs})
+    return sorted(labels), labels, all_labels, {l: i for i, l in enumerate(all_labels)}

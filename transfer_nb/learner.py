@@ -34,7 +34,7 @@ class Learner:
     default_cbs = [ToDevice, MixedPrecision, DistributedTrainer, BnFreeze, TerminateOnNaN, ProgressCallback]  # every new Learner starts with these
     def __init__(self, data, # an `ImageClassifierData` (or anything with `trn_dl`, `val_dl`, `is_multi`, `path`)
                  model:nn.Module, # maps a batch of inputs to raw scores (logits)
-                 loss_func=None, # default: cross-entropy, or BCE-with-logits when `data.is_multi`
+                 loss_func=None, # default: cross-entropy, BCE-with-logits when `data.is_multi`, L1 when `data.is_reg`
                  opt_func=None, # `opt_func(param_groups, lr=...)`; default SGD with momentum 0.9
                  opt_fn=None, # fastai 0.7's name for `opt_func` (give one or the other)
                  metrics=None, # functions `(activated preds, targets) -> value`; default `default_metrics(data.is_multi)`, `[]` for none
@@ -48,8 +48,8 @@ class Learner:
                 ):
         if opt_func is not None and opt_fn is not None: raise ValueError('give opt_func or opt_fn (its fastai 0.7 name), not both')
         self.data, self.model, self.fresh_opt, opt_func = data, model, fresh_opt, opt_func or opt_fn
-        self.metrics = default_metrics(self.is_multi) if metrics is None else listify(metrics)
-        self.loss_func = loss_func or (nn.BCEWithLogitsLoss() if self.is_multi else nn.CrossEntropyLoss())
+        self.metrics = ([] if self.is_reg else default_metrics(self.is_multi)) if metrics is None else listify(metrics)
+        self.loss_func = loss_func or (nn.L1Loss() if self.is_reg else nn.BCEWithLogitsLoss() if self.is_multi else nn.CrossEntropyLoss())
         self.opt_func = opt_func or partial(torch.optim.SGD, momentum=0.9)
         self.layer_groups = list(layer_groups) if layer_groups is not None else [model]
         self.path, self.model_dir = Path(path if path is not None else getattr(data, 'path', '.')), model_dir
@@ -63,6 +63,7 @@ class Learner:
         self.add_cbs([*self.default_cbs, *listify(cbs)])
 
     is_multi = property(lambda self: bool(getattr(self.data, 'is_multi', False)), doc='Can an item have several labels?')
+    is_reg = property(lambda self: bool(getattr(self.data, 'is_reg', False)), doc='Are the targets numbers (regression)?')
     # fastai 0.7's names for the loss and the optimizer factory (`learn.crit = nn.CrossEntropyLoss()`, `learn.opt_fn = optim.Adam`)
     crit = property(lambda self: self.loss_func, lambda self, f: setattr(self, 'loss_func', f), doc='fastai 0.7\'s name for `loss_func`')
     opt_fn = property(lambda self: self.opt_func, lambda self, f: setattr(self, 'opt_func', f), doc='fastai 0.7\'s name for `opt_func`')
@@ -74,7 +75,8 @@ class Learner:
         "(train, valid) loaders for the next fit (a hook: precompute swaps in cached activations)."
         return self.data.trn_dl, self.data.val_dl
     def activation(self, out:torch.Tensor)->torch.Tensor:
-        "Raw model output -> log-probabilities (single-label) or probabilities (multi-label)."
+        "Raw model output -> log-probabilities (single-label), probabilities (multi-label) or the numbers themselves (regression)."
+        if self.is_reg: return out
         return torch.sigmoid(out) if self.is_multi else F.log_softmax(out, dim=-1)
 
     def add_cbs(self, cbs):

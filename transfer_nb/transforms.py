@@ -7,6 +7,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/transforms.html.md"""
 # %% ../nbs/01a_transforms.ipynb #481c87f1
 from __future__ import annotations
 import functools, math
+from enum import IntEnum
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,8 @@ from torchvision.transforms.v2 import functional as TF
 __all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'imagenet_stats', 'inception_stats', 'rotate',
            'RandomRotate', 'lighting', 'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'RandomFlip',
            'RandomZoom', 'RandomStretch', 'RandomRotateZoom', 'AddPadding', 'NoCrop', 'scale_min', 'Scale',
-           'RandomScale', 'RandomCrop', 'CenterCrop', 'ImageTfm', 'tfms_from_stats', 'tfms_from_model']
+           'RandomScale', 'RandomCrop', 'CenterCrop', 'CropType', 'TfmType', 'ImageTfm', 'tfms_from_stats',
+           'tfms_from_model']
 
 # %% ../nbs/01a_transforms.ipynb #8e67484e
 def _rotation_theta(deg:float, h:int, w:int)->np.ndarray:
@@ -356,6 +358,27 @@ def _image_tensor(img)->torch.Tensor:
     elif img.dtype != torch.uint8: raise TypeError(f'expected uint8 or float pixels, got {img.dtype}')
     return img
 
+# %% ../nbs/01a_transforms.ipynb #da325e10
+class CropType(IntEnum):
+    "fastai 0.7's last step of a pipeline: a random square (training's default), the centre square, or the whole image squashed to a square (`NO`)."
+    RANDOM, CENTER, NO, GOOGLENET = 1, 2, 3, 4
+
+class TfmType(IntEnum):
+    "fastai 0.7's kinds of target a pipeline transforms with the image: `NO` (labels), `COORD` (points, e.g. bounding-box corners); not `PIXEL` or `CLASS` (masks)."
+    NO, PIXEL, COORD, CLASS = 1, 2, 3, 4
+
+def _check_tfm_y(tfm_y):
+    if tfm_y not in (None, TfmType.NO, TfmType.COORD):
+        raise NotImplementedError(f'tfm_y={TfmType(tfm_y)!r}: transforming masks with the images is not supported '
+                                  '(targets can be labels, or points with TfmType.COORD)')
+
+def _crop_step(crop_type, sz:int, train:bool):
+    "The crop of a training or validation pipeline for `crop_type` (validation: the centre, unless `NO`)."
+    crop_type = CropType(crop_type)
+    if crop_type == CropType.GOOGLENET: raise ValueError("crop_type=CropType.GOOGLENET (random-area crops) is not supported: use RANDOM, CENTER or NO")
+    if crop_type == CropType.NO: return NoCrop(sz)
+    return RandomCrop(sz) if train and crop_type == CropType.RANDOM else CenterCrop(sz)
+
 # %% ../nbs/01a_transforms.ipynb #4004060a
 class ImageTfm:
     "One image -> float (3, sz, sz) normalised tensor: scale, `aug_tfms` (training), crop, normalise, as in fastai 0.7."
@@ -365,15 +388,24 @@ class ImageTfm:
                  max_zoom:float|None=None, # training: `RandomScale` up to this factor (else `Scale`)
                  train:bool=True, # random zoom and crop + `aug_tfms`, or scale and centre crop
                  pad:int=0, # training: `AddPadding(pad)` after scaling (CIFAR's reflect-pad then random crop)
+                 crop_type:CropType=CropType.RANDOM, # `CENTER`, or `NO`: squash to `sz` x `sz` (training and validation)
+                 tfm_y=None, # `TfmType.COORD`: targets are (row, col) points that `map_coords` moves with the image
                  fused:bool=True # one resize and one warp (same draws, same image); False: `pipe`, one step at a time
                 ):
         self.sz, self.stats, self.max_zoom, self.train, self.pad = sz, stats, max_zoom, train, (pad if train else 0)
+        _check_tfm_y(tfm_y)
+        self.tfm_y = TfmType.NO if tfm_y is None else TfmType(tfm_y)
         self.aug_tfms = list(aug_tfms or []) if train else []
         padding = [AddPadding(pad)] if self.pad else []  # validation: padding, then the centre crop, is the same as neither
-        if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *padding, *self.aug_tfms, RandomCrop(sz)]
-        else: self.steps = [Scale(sz), CenterCrop(sz)]
+        crop = _crop_step(crop_type, sz, train)
+        if train: self.steps = [Scale(sz) if max_zoom is None else RandomScale(sz, max_zoom), *padding, *self.aug_tfms, crop]
+        else: self.steps = [Scale(sz), crop]
         self.pipe = v2.Compose([*self.steps, v2.ToDtype(torch.float32, scale=True), v2.Normalize(*stats)])
-        self.fused = fused and not self.pad and _can_fuse(self.aug_tfms)  # other pipelines run step by step
+        self.fused = (fused and not self.pad and _can_fuse(self.aug_tfms)   # other pipelines run step by step
+                      and type(crop) is (RandomCrop if train else CenterCrop))
+        if self.tfm_y == TfmType.COORD and any(isinstance(s, (RandomScale, RandomCrop)) for s in self.steps) | bool(self.aug_tfms or self.pad):
+            raise NotImplementedError('tfm_y=TfmType.COORD moves points through fixed pipelines only (scale, then crop_type NO or '
+                                      'CENTER): random zoom, crops, padding and augmentation of points are not supported')
         self._mean, self._std = (torch.tensor(s, dtype=torch.float32).view(-1, 1, 1) for s in stats)
 
     def __call__(self, img # (3, H, W) uint8 tensor, (H, W, 3) numpy array (uint8, or float in [0, 1]) or PIL image
@@ -381,6 +413,17 @@ class ImageTfm:
         x = _image_tensor(img)
         if not self.fused: return self.pipe(x)
         return _warp_train(self.steps, x, self._mean, self._std) if self.train else _centre_square(x, self.sz, self._mean, self._std)
+
+    def map_coords(self, y:torch.Tensor, # (row, col, row, col, ...) in pixels of the original image
+                   h:int, w:int # the original image's size
+                  )->torch.Tensor:
+        "Where the points `y` of an `h` x `w` image land in this pipeline's `sz` x `sz` output (fixed pipelines: scale, then the centre or all of it squashed)."
+        if isinstance(self.steps[-1], NoCrop): f, off = [self.sz / h, self.sz / w], [0, 0]
+        else:
+            H, W = _scaled_size(h, w, self.sz)
+            f, off = [H / h, W / w], [math.ceil((H - self.sz) / 2), math.ceil((W - self.sz) / 2)]
+        n = len(y) // 2
+        return y * torch.tensor(f * n, dtype=y.dtype) - torch.tensor(off * n, dtype=y.dtype)
 
     def denorm(self, x:torch.Tensor)->torch.Tensor:
         "Undo the normalisation: float image(s) in [0, 1] for display."
@@ -401,12 +444,17 @@ def tfms_from_stats(stats, # (mean, std) per channel, e.g. `imagenet_stats`
                     sz:int, # side of the square images the model sees
                     aug_tfms=None, # list of augmentations for training, e.g. `transforms_side_on`
                     max_zoom:float|None=None, # random zoom up to this factor for training
-                    pad:int=0 # training: reflect-pad by `pad` pixels before the random crop (lesson 7's CIFAR-10: `pad=sz//8`)
+                    pad:int=0, # training: reflect-pad by `pad` pixels before the random crop (lesson 7's CIFAR-10: `pad=sz//8`)
+                    crop_type:CropType=CropType.RANDOM, # `CropType.NO`: squash whole images to `sz` x `sz` (both pipelines)
+                    tfm_y=None # `TfmType.COORD`: the targets are points (bounding-box corners) moved with the image
                    )->tuple[ImageTfm, ImageTfm]:
     "The (train, valid) pipelines for images of size `sz` normalised with `stats`."
-    return (ImageTfm(sz, stats, aug_tfms, max_zoom, train=True, pad=pad), ImageTfm(sz, stats, train=False))
+    return (ImageTfm(sz, stats, aug_tfms, max_zoom, train=True, pad=pad, crop_type=crop_type, tfm_y=tfm_y),
+            ImageTfm(sz, stats, train=False, crop_type=crop_type, tfm_y=tfm_y))
 
 def tfms_from_model(arch, # an architecture function, e.g. `resnet34`; its `stats` attribute if it has one
-                    sz:int, aug_tfms=None, max_zoom:float|None=None, pad:int=0)->tuple[ImageTfm, ImageTfm]:
+                    sz:int, aug_tfms=None, max_zoom:float|None=None, pad:int=0, crop_type:CropType=CropType.RANDOM,
+                    tfm_y=None)->tuple[ImageTfm, ImageTfm]:
     "The (train, valid) pipelines for `arch`: normalised the way it was pretrained (ImageNet stats by default)."
-    return tfms_from_stats(getattr(arch, 'stats', imagenet_stats), sz, aug_tfms=aug_tfms, max_zoom=max_zoom, pad=pad)
+    return tfms_from_stats(getattr(arch, 'stats', imagenet_stats), sz, aug_tfms=aug_tfms, max_zoom=max_zoom, pad=pad,
+                           crop_type=crop_type, tfm_y=tfm_y)
