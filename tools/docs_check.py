@@ -32,6 +32,7 @@ REQUIRED = {
     '03e_learner': [("changes = pd.DataFrame", 'table')],
     '13_course': [("plt.imshow(skimage.transform.resize(cam", 'image'), ("for name, l in losses.items()", 'image'),
                   ("plots(data.trn_ds.denorm(x)", 'image')],
+    '11b_train': [("for ax, f in zip(axs, ['confusion_matrix.png'", 'image'), ("res['stages']", 'table')],
     '11_run': [('plot_run_lrs(log)', 'image'), ('plot_run_losses(log)', 'image'), ("res['stages']", 'table')],
 }
 ASSERTION = re.compile(r'^\s*(assert\b|test_\w*\(|test_fail\()')

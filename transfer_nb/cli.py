@@ -1,4 +1,4 @@
-"""The command line around `run_planet` and `run_lr_find` (notebook 11): `transfer-nb planet` and `transfer-nb lr-find`, arguments checked as they are parsed, one-line errors, and no PyTorch loaded until something runs.
+"""The command line around `run_planet`, `run_train` and `run_lr_find` (notebooks 11 and 11b): `transfer-nb planet`, `transfer-nb train` and `transfer-nb lr-find`, arguments checked as they are parsed, one-line errors, and no PyTorch loaded until something runs.
 
 Docs: https://transfer-nb.github.io/transfer_nb/cli.html.md"""
 
@@ -58,7 +58,7 @@ def _add_common(p):
 
 # %% ../nbs/12_cli.ipynb #8119756d
 def make_parser()->argparse.ArgumentParser:
-    "The `transfer-nb` argument parser: sub-commands `planet`, `lr-find` and `predict`."
+    "The `transfer-nb` argument parser: sub-commands `planet`, `train`, `lr-find` and `predict`."
     p = _Parser(prog='transfer-nb', description='Transfer learning for image classification, the fast.ai lesson-2 way.')
     sub = p.add_subparsers(dest='command', required=True, parser_class=_Parser)
     pl = sub.add_parser('planet', help="run lesson 2's Planet recipe (default: on the built-in sample)",
@@ -86,6 +86,28 @@ def make_parser()->argparse.ArgumentParser:
     pl.add_argument('--cache-dir', type=Path, default=None,
                     help='where down-sized copies of the images go (default: PATH/tmp, or OUT/cache when PATH is read-only)')
     _add_common(pl)
+    tr = sub.add_parser('train', help='run the same recipe on your own images (class folders, or a CSV of labels)',
+                        description="The lesson's recipe on any image-classification dataset: the LR finder, the head on "
+                                    'precomputed activations, SGDR, unfreezing with differential lrs, progressive resizing, '
+                                    'TTA, a report, an export and predictions for PATH/test. The layout is detected: '
+                                    'PATH/train/<class>/ and PATH/valid/<class>/ (lesson 1), PATH/<class>/ without a split, '
+                                    'or --csv with a label (or space-separated labels) per image.')
+    tr.add_argument('path', type=Path, help='the dataset folder')
+    tr.add_argument('--csv', default=None, help='a CSV of labels inside PATH: file name, label(s) (default: class folders)')
+    tr.add_argument('--folder', default=None, help='with --csv: the image folder inside PATH (default: train)')
+    tr.add_argument('--suffix', default='', help="with --csv: added to each name, e.g. '.jpg' (default: none)")
+    tr.add_argument('--valid-pct', type=float, default=0.2, help='held out for validation when PATH has no split (default: %(default)s)')
+    tr.add_argument('--aug', choices=['side_on', 'top_down', 'none'], default='side_on',
+                    help="augmentation: flips (side_on), the 8 symmetries of the square for aerial or microscope images "
+                         "(top_down), or none (default: %(default)s)")
+    tr.add_argument('--out', type=_out_dir, default=Path('train_out'), help='output folder (default: %(default)s)')
+    tr.add_argument('--sizes', type=_sizes, default=None, help='image sizes to train at, in order (default: 64,128,256 on a GPU, 64,128 on a CPU)')
+    tr.add_argument('--lr', type=_lr, default=None, help="head learning rate (default: the LR finder's minimum / 10)")
+    tr.add_argument('--epochs', '--cycles', dest='cycles', type=_at_least(1, 'cycles'), default=2, help='SGDR cycles per stage (default: %(default)s)')
+    tr.add_argument('--cycle-mult', type=_at_least(1, 'the cycle multiplier'), default=2, help='SGDR cycle length multiplier (default: %(default)s)')
+    tr.add_argument('--no-tta', dest='tta', action='store_false', help='predict on the plain images only')
+    tr.add_argument('--skip-bad', action='store_true', help='leave unreadable images out (listed in the report) instead of stopping')
+    _add_common(tr)
     lf = sub.add_parser('lr-find', help='run the LR range test on a dataset, print the suggestion and save the plot',
                         description='The LR range test on the head of a pretrained network, for a folder dataset '
                                     '(PATH/train/<class>/, PATH/valid/<class>/) or a CSV one (PATH/<CSV> with '
@@ -150,18 +172,27 @@ def _command(args, run)->int:
         res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
         for f, why in res['skipped'].items(): print(f'transfer-nb predict: skipped {why}', file=sys.stderr)
         print(f"{res['n']} image(s) predicted, {len(res['skipped'])} skipped: {Path(args.out).resolve()}")
+        if 'accuracy' in res: print(f"the sub-folders name the classes: accuracy {res['accuracy']:.4f}, confusion matrix {res['confusion_png'].resolve()}")
         return 1 if res['skipped'] else 0
-    if args.command == 'lr-find':
-        run.run_lr_find(args.path, args.out, args.arch, args.sz, args.bs, args.csv, args.folder, args.suffix, args.workers,
-                        args.seed, args.cpu, args.unfreeze)
+    if args.command == 'train':
+        from transfer_nb.train import run_train
+        res = run_train(args.path, out=args.out, csv=args.csv, folder=args.folder, suffix=args.suffix, valid_pct=args.valid_pct,
+                        aug=args.aug, arch=args.arch, sizes=args.sizes, lr=args.lr, cycles=args.cycles, cycle_mult=args.cycle_mult,
+                        bs=args.bs, seed=args.seed, cpu=args.cpu, tta=args.tta, num_workers=args.workers, skip_bad=args.skip_bad)
+        score = f"F2 {res['f2_final']:.4f}" if 'f2_final' in res else f"accuracy {res['accuracy']:.4f}"
+        print(f"\nvalidation {score} in {res['minutes']:.1f} minutes\noutputs: {Path(args.out).resolve()} (start with report.md)")
         return 0
-    res = run.run_planet(args.path, args.out, args.arch, args.sizes, args.lr, args.cycles, args.cycle_mult, args.bs,
-                         args.bs_rule, args.seed, args.cpu, args.tta, num_workers=args.workers, n_sample=args.n_sample,
+    if args.command == 'lr-find':
+        run.run_lr_find(args.path, out=args.out, arch=args.arch, sz=args.sz, bs=args.bs, csv=args.csv, folder=args.folder,
+                        suffix=args.suffix, num_workers=args.workers, seed=args.seed, cpu=args.cpu, unfreeze=args.unfreeze)
+        return 0
+    res = run.run_planet(args.path, out=args.out, arch=args.arch, sizes=args.sizes, lr=args.lr, cycles=args.cycles,
+                         cycle_mult=args.cycle_mult, bs=args.bs, bs_rule=args.bs_rule, seed=args.seed, cpu=args.cpu, tta=args.tta,
+                         num_workers=args.workers, n_sample=args.n_sample,
                          difficulty=args.difficulty, skip_bad=args.skip_bad, cache_dir=args.cache_dir, compile=args.compile)
     print(f"\nvalidation F2: {res['f2_final']:.4f} in {res['minutes']:.1f} minutes\noutputs: {Path(args.out).resolve()} "
           f"(start with report.md)")
     return 0
-
 
 # %% ../nbs/12_cli.ipynb #c10688b3
 if __name__ == '__main__' and not getattr(builtins, '__IPYTHON__', False): sys.exit(main())   # not when a notebook runs this cell

@@ -142,25 +142,51 @@ class Predictor:
         return f"Predictor({self.meta['arch']}, {len(self.classes)} classes, {kind}, {self.meta['sz']} px, on {self.device})"
 
 # %% ../nbs/09b_export.ipynb #2fc4e21f
-def predict_to_csv(model:str|Path, # a file from `learn.export` (`transfer-nb planet` writes `OUT/export.pth`)
-                   images:str|Path, # an image file, or a folder of them
-                   out:str|Path='preds.csv', tta:bool=False, bs:int=64, cpu:bool=False, progress=None)->dict:
-    "Predict every image in `images` with the export `model` and write a CSV (atomically); returns counts and skipped files."
-    from fastprogress.fastprogress import progress_bar
-    pred, images = load_learner(model, device='cpu' if cpu else None), Path(images)
+def _inputs(images:Path)->tuple[list[Path], list[str]]:
+    "The image files of `images` (a folder tree, one image, or a `.txt` list of paths) and their names for the CSV."
     if not images.exists(): raise FileNotFoundError(f'no image or folder at {images}')
-    files = image_files(images) if images.is_dir() else [images]
-    if not files: raise ValueError(f'{images} holds no images')
+    if images.is_dir():
+        files = sorted(p for d in [images, *sorted(d for d in images.rglob('*') if d.is_dir() and not any(
+                       part.startswith('.') for part in d.relative_to(images).parts))] for p in image_files(d))
+        return files, [p.relative_to(images).as_posix() for p in files]
+    if images.suffix.lower() == '.txt':
+        files = [p if p.is_absolute() else images.parent/p for p in map(Path, images.read_text().split('\n')) if str(p).strip()]
+        return files, [str(p) for p in files]
+    return [images], [images.name]
+
+def _score_folders(probs:np.ndarray, names:list[str], classes:list[str], out:Path)->dict:
+    "Accuracy and a confusion-matrix plot when every image sits in a sub-folder named after one of `classes`."
+    labels = [n.split('/')[0] if '/' in n else None for n in names]
+    if not names or any(l not in classes for l in labels): return {}
+    from transfer_nb.interpret import plot_confusion_matrix
+    import matplotlib.pyplot as plt
+    y, pred = np.array([classes.index(l) for l in labels]), probs.argmax(1)
+    cm = np.zeros((len(classes), len(classes)), int); np.add.at(cm, (y, pred), 1)
+    ax = plot_confusion_matrix(cm, classes)
+    fig = out.with_name(out.stem + '_confusion.png')
+    with atomic_path(fig) as tmp: ax.figure.savefig(tmp, dpi=100, format='png', bbox_inches='tight')
+    plt.close(ax.figure)
+    return dict(accuracy=float((pred == y).mean()), confusion=cm, confusion_png=fig)
+
+def predict_to_csv(model:str|Path, # a file from `learn.export` (`transfer-nb planet` writes `OUT/export.pth`)
+                   images:str|Path, # a folder tree of images, one image, or a `.txt` file listing image paths
+                   out:str|Path='preds.csv', tta:bool=False, bs:int=64, cpu:bool=False, progress=None)->dict:
+    "Predict every image in `images` with the export `model` and write a CSV (atomically); returns counts, skipped files and, for class sub-folders, the accuracy."
+    from fastprogress.fastprogress import progress_bar
+    pred, out = load_learner(model, device='cpu' if cpu else None), Path(out)
+    files, names = _inputs(Path(images))
+    if not files: raise ValueError(f'{images} holds no images (looked in every sub-folder)')
     bad = find_bad_images(files)
-    good = [f for f in files if f not in bad]
+    keep = [i for i, f in enumerate(files) if f not in bad]
+    good, names = [files[i] for i in keep], [names[i] for i in keep]
     probs = pred.get_preds(good, bs=bs, tta=tta, progress=progress or progress_bar)
     if pred.is_multi:
-        df = pd.DataFrame(dict(image_name=[f.stem for f in good], tags=[' '.join(pred.decode(p)[0]) for p in probs]))
+        df = pd.DataFrame(dict(image_name=[str(Path(n).with_suffix('')) for n in names], tags=[' '.join(pred.decode(p)[0]) for p in probs]))
     else:
-        df = pd.DataFrame(dict(image_name=[f.name for f in good], label=[pred.decode(p)[0] for p in probs],
-                               prob=probs.max(1).round(6) if len(good) else []))
+        df = pd.DataFrame(dict(image_name=names, label=[pred.decode(p)[0] for p in probs], prob=probs.max(1).round(6) if len(good) else []))
     with atomic_path(out) as tmp: df.to_csv(tmp, index=False)
-    return dict(out=Path(out), n=len(good), skipped=bad)
+    scores = {} if pred.is_multi or not Path(images).is_dir() else _score_folders(probs, names, pred.classes, out)
+    return dict(out=out, n=len(good), skipped=bad, **scores)
 
 # %% ../nbs/09b_export.ipynb #c1f1d96c
 @patch

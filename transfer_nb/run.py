@@ -37,8 +37,8 @@ from .planet import *
 
 # %% auto #0
 __all__ = ['ARCHS', 'USER_ERRORS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig',
-           'OutputBusy', 'output_lock', 'publish', 'check_space', 'lr_for_processes', 'run_planet', 'md_table',
-           'write_report', 'lr_find_data', 'run_lr_find']
+           'OutputBusy', 'output_lock', 'publish', 'check_space', 'lr_for_processes', 'run_recipe', 'run_planet',
+           'md_table', 'write_report', 'lr_find_data', 'run_lr_find']
 
 # %% ../nbs/11_run.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -197,6 +197,50 @@ def _write_outputs(stage:Path, res:dict, log:RunLog, learn):
     write_report(stage, res)
     check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
 
+# %% ../nbs/11_run.ipynb #2f61c118
+def run_recipe(get_data, # `get_data(sz, bs, resize_upto=...)`: the data at size `sz` (`resize_upto=0`: from the original images)
+               out:Path, # the output folder (locked, written through `out/.staging`)
+               arch:str, sizes:tuple, lr:float|None, cycles:int, cycle_mult:int, bs:int, bs_rule:bool, seed:int, device,
+               metrics:list, # the fits' metric: `[f2]`, `[accuracy]`, ...
+               evaluate, # `evaluate(learn, stage, tta) -> dict`: predictions, scores and the files they go to
+               write_outputs, # `write_outputs(stage, res, log, learn)`: tables, plots, report
+               settings:dict, # what the report lists besides the recipe's own settings
+               tta:bool=True, compile:bool=False,
+               extra:dict|None=None # more results for the report (skipped images, warnings)
+              )->dict:
+    "The lesson's recipe, the steps `run_planet` and `run_train` share: LR finder, head on precomputed activations, `fit_sizes`, evaluation on the original images, outputs, export."
+    t0, out, world = time.perf_counter(), Path(out), rank_world()[1]
+    data = get_data(sizes[0])
+    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out) if is_main() else nullcontext():   # under `torchrun` every process trains; rank 0 writes
+        stage = out/'.staging'
+        if is_main(): clean_temp_files(out); shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
+        barrier()
+        set_seed(seed)
+        learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=metrics, device=device, path=out, model_dir=stage.name)
+        log = learn.add_cb(RunLog())
+        if compile: learn.add_cb(TorchCompile())
+        sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
+        if is_main(): save_fig(learn.sched.plot(), stage/'lr_find.png')
+        if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
+        lr = sugg.min_div10 if lr is None else lr_for_processes(lr, world)   # the finder's runs on the global batch already
+        if is_main(): print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
+        stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
+        # predictions, thresholds and submission from the original images (not the down-sized copies training may
+        # have read), as `load_learner` and `transfer-nb predict` will see them
+        learn.set_data(get_data(sizes[-1], learn.data.bs, resize_upto=0), freeze=False)
+        ev = evaluate(learn, stage, tta)
+        settings = dict(**settings, arch=arch, sizes=list(sizes), lr=lr, cycles=cycles, cycle_mult=cycle_mult, bs=bs,
+                        bs_rule=bs_rule, seed=seed, device=str(device), processes=world, global_bs=bs * world, compile=compile,
+                        n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
+        res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=log.epochs_df(),
+                   minutes=(time.perf_counter() - t0) / 60, **(extra or {}), **ev)
+        if is_main(): write_outputs(stage, res, log, learn)
+        learn.export(Path(stage.name)/'export.pth', thresholds=ev.get('thresholds'))  # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
+        learn.save('model')  # last: the biggest file
+        if is_main(): res['files'] = publish(stage, out, dict(seed=seed, data=settings['data']))
+    return res
+
 # %% ../nbs/11_run.ipynb #9c5f364b
 def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in sample in `out/planet_sample`
                out:str|Path='planet_out', # where every output goes
@@ -213,7 +257,7 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                compile:bool=False # train through `torch.compile` (see `TorchCompile`)
               )->dict:
     "Lesson 2's Planet recipe, end to end; writes metrics, plots, thresholds, submission, model and `report.md` to `out`."
-    t0, out, world = time.perf_counter(), Path(out), rank_world()[1]
+    out = Path(out)
     if arch not in ARCHS: raise ValueError(f'unknown arch {arch!r}: choose one of {", ".join(ARCHS)}')
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
@@ -235,37 +279,8 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
         with warnings.catch_warnings():   # the same CSV at every size: its label warnings were given once, above
             warnings.simplefilter('ignore')
             return planet_data(path, sz, bs, ARCHS[arch], num_workers, resize_upto, exclude=bad, cache_dir=cache_dir)
-    data = get_data(sizes[0])
-    out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out) if is_main() else nullcontext():   # under `torchrun` every process trains; rank 0 writes
-        stage = out/'.staging'
-        if is_main(): clean_temp_files(out); shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
-        barrier()
-        set_seed(seed)
-        learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=[f2], device=device, path=out, model_dir=stage.name)
-        log = learn.add_cb(RunLog())
-        if compile: learn.add_cb(TorchCompile())
-        sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
-        if is_main(): save_fig(learn.sched.plot(), stage/'lr_find.png')
-        if lr is None and np.isnan(sugg.min_div10): raise ValueError('the LR finder could not suggest a learning rate: pass one with --lr')
-        lr = sugg.min_div10 if lr is None else lr_for_processes(lr, world)   # the finder's runs on the global batch already
-        if is_main(): print(f'LR finder: steepest fall at {sugg.steep:.2g}, minimum / 10 at {sugg.min_div10:.2g}; training with lr={lr:.2g}')
-        stages = _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs)
-        # predictions, thresholds and submission from the original images (not the down-sized copies training may
-        # have read), as `load_learner` and `transfer-nb predict` will see them
-        learn.set_data(get_data(sizes[-1], learn.data.bs, resize_upto=0), freeze=False)
-        ev = _evaluate(learn, stage, tta)
-        metrics = log.epochs_df()
-        settings = dict(data=str(path), arch=arch, sizes=list(sizes), lr=lr, cycles=cycles, cycle_mult=cycle_mult, bs=bs,
-                        bs_rule=bs_rule, seed=seed, device=str(device), processes=world, global_bs=bs * world, compile=compile,
-                        tta='8 dihedral views' if tta else 'none',
-                        n_train=len(data.trn_ds), n_valid=len(data.val_ds), n_test=len(data.test_ds or []))
-        res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=metrics, skipped=bad,
-                   warnings=notes, minutes=(time.perf_counter() - t0) / 60, **ev)
-        if is_main(): _write_outputs(stage, res, log, learn)
-        learn.export(Path(stage.name)/'export.pth', thresholds=ev['thresholds'])  # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
-        learn.save('model')  # last: the biggest file
-        if is_main(): res['files'] = publish(stage, out, dict(seed=seed, data=str(path)))
+    res = run_recipe(get_data, out, arch, sizes, lr, cycles, cycle_mult, bs, bs_rule, seed, device, [f2], _evaluate, _write_outputs,
+                     dict(data=str(path), tta='8 dihedral views' if tta else 'none'), tta, compile, dict(skipped=bad, warnings=notes))
     return res
 
 # %% ../nbs/11_run.ipynb #a21cdf4a
