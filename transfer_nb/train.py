@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from .core import *
-from .distributed import is_main, main_first
+from .distributed import is_main
 from .transforms import *
 from .images import *
 from .labels import *
@@ -85,7 +85,8 @@ def _class_folder_data(path, folder, test, valid_pct, tfms, bs, num_workers):
     is_val = np.zeros(len(files), bool); is_val[get_cv_idxs(len(files), val_pct=valid_pct)] = True
     y, trn_tfm, val_tfm = np.array(y), *tfms
     ds = lambda m, tfm: ImageDataset([f for f, k in zip(files, m) if k], y[m], classes, tfm, path=path)
-    tst = None if test is None else ImageDataset(image_files(Path(path)/test), np.zeros(len(image_files(Path(path)/test)), np.int64), classes, val_tfm, path=path)
+    tfiles = [] if test is None else image_files(Path(path)/test)
+    tst = ImageDataset(tfiles, np.zeros(len(tfiles), np.int64), classes, val_tfm, path=path) if tfiles else None
     return ImageClassifierData(path, ds(~is_val, trn_tfm), ds(is_val, val_tfm), tst, bs=bs, num_workers=num_workers)
 
 def layout_data(path:str|Path, layout:dict, # from `detect_layout`
