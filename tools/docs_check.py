@@ -33,7 +33,8 @@ REQUIRED = {
     '13_course': [("plt.imshow(skimage.transform.resize(cam", 'image'), ("for name, l in losses.items()", 'image'),
                   ("plots(data.trn_ds.denorm(x)", 'image')],
     '11b_train': [("for ax, f in zip(axs, ['confusion_matrix.png'", 'image'), ("res['stages']", 'table')],
-    '11_run': [('plot_run_lrs(log)', 'image'), ('plot_run_losses(log)', 'image'), ("res['stages']", 'table')],
+    '10d_report': [('ax = plot_run_lrs(log)', 'image'), ('ax = plot_run_losses(log)', 'image'), ('df = log.epochs_df()', 'table')],
+    '11_run': [("res['stages']", 'table')],
 }
 ASSERTION = re.compile(r'^\s*(assert\b|test_\w*\(|test_fail\()')
 

@@ -6,8 +6,8 @@ Docs: https://transfer-nb.github.io/transfer_nb/run.html.md"""
 
 # %% ../nbs/11_run.ipynb #c255c943
 from __future__ import annotations
-import errno, json, os, shutil, time, warnings
-from contextlib import contextmanager, nullcontext
+import json, os, shutil, time, warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from .schedule import *
 from .metrics import *
 from .callbacks import *
 from .learner import *
-from .lr_finder import SuggestedLRs, LRFinder
+from .lr_finder import SuggestedLRs
 from .models import *
 from .conv_learner import *
 from .export import *
@@ -34,70 +34,12 @@ from .precompute import *
 from .progressive import fit_sizes
 from .interpret import tta_probs
 from .planet import *
+from .outputs import *
+from .report import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'USER_ERRORS', 'fit_stage', 'RunLog', 'plot_run_lrs', 'plot_run_losses', 'default_sizes', 'save_fig',
-           'OutputBusy', 'output_lock', 'publish', 'check_space', 'lr_for_processes', 'run_recipe', 'run_planet',
-           'md_table', 'write_report', 'lr_find_data', 'run_lr_find']
-
-# %% ../nbs/11_run.ipynb #8bca4799
-def fit_stage(learn)->str:
-    "What the next fit trains: 'head (precompute)', 'head' (body frozen) or 'all' (unfrozen)."
-    if getattr(learn, 'precompute', False): return 'head (precompute)'
-    return 'head' if learn.body_frozen else 'all'
-
-# %% ../nbs/11_run.ipynb #9bb04300
-class RunLog(Callback):
-    "Keeps every epoch (`epochs`) and iteration (`iters`) of every fit of a learner, with the size and stage."
-    order = 55  # after the `Recorder` has tidied up its lists
-    def __init__(self): self.epochs, self.iters, self.n_fit = [], [], 0
-    def before_fit(self): self.stage = fit_stage(self.learn)
-    def after_fit(self):
-        l, s = self.learn, self.learn.sched
-        if s is None or any(isinstance(cb, LRFinder) for cb in l.cbs): return  # the LR finder's test epoch is not a stage
-        self.n_fit += 1
-        sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), self.n_fit
-        self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.raw_losses))]
-        n_it = len(s.raw_losses) / max(len(s.trn_losses), 1)
-        for i, (trn, val, mets, t) in enumerate(zip(s.trn_losses, s.val_losses, s.metrics, s.epoch_times)):
-            self.epochs.append(dict(epoch=len(self.epochs) + 1, fit=fit, size=sz, stage=self.stage, trn_loss=trn,
-                                    val_loss=val, **dict(zip(s.metric_names, mets)), seconds=t,
-                                    iteration=it0 + round((i + 1) * n_it)))
-
-    def epochs_df(self)->pd.DataFrame:
-        "One row per epoch: epoch, fit, size, stage, losses, metrics, seconds, iteration at its end."
-        return pd.DataFrame(self.epochs)
-
-# %% ../nbs/11_run.ipynb #9e92c26b
-def _size_starts(ax, epochs:pd.DataFrame):
-    "Dotted vertical lines where a new image size starts, labelled with the size."
-    prev, start = None, 0
-    for _, r in epochs.iterrows():
-        if r['size'] != prev and prev is not None:
-            ax.axvline(start, ls=':', c='gray'); ax.text(start, ax.get_ylim()[1], f" {r['size']}px", va='top', fontsize=8)
-        prev, start = r['size'], r['iteration']
-
-def plot_run_lrs(log:RunLog, ax=None):
-    "The learning rate of each layer group at every training iteration of the run (log scale)."
-    import matplotlib.pyplot as plt
-    if ax is None: ax = plt.subplots(figsize=(8, 3.5))[1]
-    it, lrs = [r['iteration'] for r in log.iters], np.array([r['lrs'] for r in log.iters])  # (iterations, layer groups)
-    for g in range(lrs.shape[1]): ax.plot(it, lrs[:, g], label=f'group {g}')
-    ax.set_yscale('log'); ax.set_xlabel('iteration'); ax.set_ylabel('learning rate'); ax.legend(fontsize=8)
-    _size_starts(ax, log.epochs_df())
-    return ax
-
-def plot_run_losses(log:RunLog, ax=None):
-    "Training loss at every iteration (raw and a running mean) and validation loss at each epoch's end."
-    import matplotlib.pyplot as plt
-    if ax is None: ax = plt.subplots(figsize=(8, 3.5))[1]
-    it, loss, ep = [r['iteration'] for r in log.iters], pd.Series([r['loss'] for r in log.iters]), log.epochs_df()
-    ax.plot(it, loss, alpha=0.3, label='training loss')
-    ax.plot(it, loss.rolling(max(1, len(loss) // 30), min_periods=1).mean(), label='training loss (running mean)')
-    ax.plot(ep.iteration, ep.val_loss, 'o-', label='validation loss')
-    ax.set_xlabel('iteration'); ax.set_ylabel('loss'); ax.legend(fontsize=8)
-    _size_starts(ax, ep)
-    return ax
+__all__ = ['ARCHS', 'USER_ERRORS', 'default_sizes', 'lr_for_processes', 'run_recipe', 'run_planet', 'write_report',
+           'lr_find_data', 'run_lr_find']
 
 # %% ../nbs/11_run.ipynb #774e8c70
 ARCHS = {f.__name__: f for f in (efficientnet_lite0, resnet18, resnet34, resnet50, resnet101, resnet152, resnext50)}
@@ -106,14 +48,7 @@ def default_sizes(cuda:bool)->tuple:
     "The lesson's sizes (64, 128, 256) on a GPU; 64 and 128 on a CPU, to finish the sample in minutes."
     return (64, 128, 256) if cuda else (64, 128)
 
-# %% ../nbs/11_run.ipynb #634763ac
-def save_fig(ax, fname):
-    "Save the figure of `ax` to `fname` (atomically, format from the extension) and close it."
-    import matplotlib.pyplot as plt
-    ax.figure.tight_layout()
-    with atomic_path(fname) as tmp: ax.figure.savefig(tmp, dpi=100, format=Path(fname).suffix.lstrip('.') or 'png')
-    plt.close(ax.figure)
-
+# %% ../nbs/11_run.ipynb #dc229d8a
 def _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs):
     "Head on precomputed activations, then `fit_sizes` (with the images)."
     learn.fit(lr, 2)
@@ -138,49 +73,6 @@ def _evaluate(learn, out:Path, tta:bool)->dict:
                 print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): '
                       'Kaggle will not score it')
     return res
-
-# %% ../nbs/11_run.ipynb #3ca183fe
-class OutputBusy(RuntimeError):
-    "Another run is writing to the same output folder."
-
-def _alive(pid:int)->bool:
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
-@contextmanager
-def output_lock(out:Path):
-    "Hold `out/.lock` (with this process's id) for the block; refuse while a living process holds it, take it over from a dead one."
-    lock = Path(out)/'.lock'
-    for _ in range(2):
-        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644); break
-        except FileExistsError:
-            try: pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError): pid = 0
-            if pid and _alive(pid): raise OutputBusy(f'{out} is in use by another run (process {pid}): wait for it or choose another --out') from None
-            lock.unlink(missing_ok=True)  # left by a run that was killed
-    os.write(fd, str(os.getpid()).encode()); os.close(fd)
-    try: yield
-    finally: lock.unlink(missing_ok=True)
-
-def _mark(out:Path, **info):
-    with atomic_path(out/'run.json') as f: f.write_text(json.dumps(info, indent=1, default=str))
-
-def publish(stage:Path, out:Path, info:dict)->list[str]:
-    "Move the finished files of `stage` into `out`; `run.json` says `complete: false` while it does, then lists them."
-    files = sorted(f.name for f in stage.iterdir())
-    _mark(out, complete=False, **info)
-    for f in files: os.replace(stage/f, out/f)
-    stage.rmdir()
-    _mark(out, complete=True, files=files, **info)
-    return files
-
-def check_space(folder:Path, nbytes:int):
-    "Raise `OSError(ENOSPC)` naming `folder` when it has less than `nbytes` (plus 10%) free."
-    free = shutil.disk_usage(folder).free
-    if free < nbytes * 1.1:
-        raise OSError(errno.ENOSPC, f'no space left on {folder}: {nbytes / 2**20:.0f} MB needed, {free / 2**20:.0f} MB free', str(folder))
 
 # %% ../nbs/11_run.ipynb #ec9e3779
 def lr_for_processes(lr:float, # the learning rate for one process's batch of `bs`
@@ -282,14 +174,6 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     res = run_recipe(get_data, out, arch, sizes, lr, cycles, cycle_mult, bs, bs_rule, seed, device, [f2], _evaluate, _write_outputs,
                      dict(data=str(path), tta='8 dihedral views' if tta else 'none'), tta, compile, dict(skipped=bad, warnings=notes))
     return res
-
-# %% ../nbs/11_run.ipynb #a21cdf4a
-def md_table(df:pd.DataFrame, floatfmt:str='.4g')->str:
-    "A DataFrame as a Markdown table (no extra dependency); NaN shows as a dash."
-    fmt = lambda v: ('-' if np.isnan(v) else format(v, floatfmt)) if isinstance(v, (float, np.floating)) else str(v)
-    rows = [' | '.join(map(str, df.columns)), ' | '.join('---' for _ in df.columns)]
-    rows += [' | '.join(fmt(v) for v in r) for r in df.itertuples(index=False)]
-    return '\n'.join(f'| {r} |' for r in rows)
 
 # %% ../nbs/11_run.ipynb #48bf512a
 def write_report(out:Path, res:dict)->Path:

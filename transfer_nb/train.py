@@ -22,6 +22,8 @@ from .data import *
 from .metrics import *
 from .interpret import tta_probs, plot_confusion_matrix
 from .planet import choose_thresholds, per_class_f2, write_submission
+from .outputs import check_space
+from .report import *
 from .run import *
 
 # %% auto #0
