@@ -49,7 +49,8 @@ def export(self:Learner, fname:str|Path='export.pth', # relative to `learn.path`
            thresholds=None # multi-label: the threshold, or one per class, to turn probabilities into tags
           )->Path:
     "Write the model and what inference needs (`export_meta`) to one file, atomically; returns its path."
-    if not hasattr(self, 'arch'): raise ValueError('export needs a ConvLearner (its `arch` names the architecture to rebuild)')
+    if getattr(self, 'arch', None) is None: raise ValueError('export needs a ConvLearner of a pretrained architecture (its `arch` names the model '
+                                                             'to rebuild); for your own model (`from_model_data`, `BasicModel`) use `learn.save`')
     if thresholds is not None and np.ndim(thresholds) and len(thresholds) != self.data.c:
         raise ValueError(f'{len(thresholds)} thresholds for {self.data.c} classes')
     sd = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
