@@ -145,7 +145,7 @@ def evaluate_single(learn, out:Path, tta:bool, dihedral:bool=False)->dict:
         tv = learn.TTA(dihedral=dihedral, is_test=True)[0] if tta else learn.predict(is_test=True)[None]
         if is_main():
             p = tta_probs(tv)
-            df = pd.DataFrame(dict(image=learn.data.test_ds.fnames, label=np.array(learn.data.classes)[p.argmax(1)], prob=p.max(1).round(6)))
+            df = pd.DataFrame(dict(image=[Path(f).name for f in learn.data.test_ds.files], label=np.array(learn.data.classes)[p.argmax(1)], prob=p.max(1).round(6)))
             with atomic_path(out/'predictions.csv') as f: df.to_csv(f, index=False)
             res['predictions'] = out/'predictions.csv'
     return res
@@ -160,7 +160,7 @@ def evaluate_multi(learn, out:Path, tta:bool, dihedral:bool=False)->dict:
     if learn.data.test_ds is not None:
         tv = learn.TTA(dihedral=dihedral, is_test=True)[0] if tta else learn.predict(is_test=True)[None]
         if is_main():
-            names = [str(Path(f).with_suffix('')) for f in learn.data.test_ds.fnames]
+            names = [Path(f).stem for f in learn.data.test_ds.files]   # Kaggle's image_name: no folder, no extension
             res['predictions'] = write_submission(out/'predictions.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
     return res
 
