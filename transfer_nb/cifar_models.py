@@ -6,7 +6,6 @@ Docs: https://transfer-nb.github.io/transfer_nb/cifar_models.html.md"""
 
 # %% ../nbs/06b_cifar_models.ipynb #31702569
 from __future__ import annotations
-import torch
 from torch import nn
 import torch.nn.functional as F
 
