@@ -7,7 +7,7 @@ notebooks do. This script makes those outputs reproducibly:
 2. tidies what was stored: progress bars redrawn with carriage returns are reduced to their final state, terminal
    colour codes are removed, hidden cells (not on the page) keep no outputs, and big PNG figures (grids of photos)
    are stored as JPEG;
-3. runs `nbdev-clean`.
+3. runs `nbdev-clean` on those notebooks.
 `tools/docs_check.py` then checks that every page has the figures and tables it must show.
 
     python tools/render_outputs.py                           # every notebook
@@ -59,7 +59,7 @@ def main(paths):
         nb = json.loads(fn.read_text())
         nb['cells'] = [tidy(c) for c in nb['cells']]
         fn.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
-    subprocess.run([str(BIN/'nbdev-clean')], cwd=ROOT, check=True)
+    for fn in nbs: subprocess.run([str(BIN/'nbdev-clean'), '--fname', str(fn)], cwd=ROOT, check=True)   # only these: others may be being edited
     if rc: sys.exit(f'some notebooks failed (see above): their stored outputs were left as they were')
 
 

@@ -13,7 +13,8 @@ from fastcore.basics import store_attr
 from .callback import Callback
 
 # %% auto #0
-__all__ = ['cycle_epochs', 'lr_sweep', 'sgdr_lrs', 'clr_lrs', 'one_cycle_lrs', 'ScheduledLR', 'ConstantLR', 'SGDR', 'CLR']
+__all__ = ['cycle_epochs', 'lr_sweep', 'sgdr_lrs', 'clr_lrs', 'one_cycle_lrs', 'schedule_curves', 'plot_schedules', 'ScheduledLR',
+           'ConstantLR', 'SGDR', 'CLR', 'OneCycle']
 
 # %% ../nbs/03b_schedule.ipynb #8f41176a
 def cycle_epochs(n_cycle:int, cycle_len:int|None=None, cycle_mult:float=1)->list:
@@ -87,6 +88,36 @@ def one_cycle_lrs(lr, # max lr: a number, or one per layer group (array)
                     cos(1., 1 / (div * div_final), (t - e1) / max(e2 - e1, 1e-12)))
     return np.multiply.outer(frac, np.asarray(lr, dtype=float))
 
+# %% ../nbs/03b_schedule.ipynb #6720d735
+def schedule_curves(lr:float=0.1, # the max lr of every curve (the sweep ends 100x above it)
+                    n_iter:int=20 # mini-batches per epoch
+                   )->dict: # name -> one lr per iteration, for 7 epochs
+    "The lesson's five lr curves over the same 7 epochs (SGDR's 1 + 2 + 4), by the names `fit` knows them."
+    n = 7 * n_iter
+    return {'fit(lr, 7): constant': np.full(n, float(lr)),
+            "lr_find(): the range test's sweep": lr_sweep(lr / 1e4, lr * 100, n),
+            'fit(lr, 3, cycle_len=1, cycle_mult=2): SGDR': sgdr_lrs(lr, 3, 1, 2, n_iter),
+            'fit(lr, 1, cycle_len=7, use_clr=(10, 4))': clr_lrs(lr, n, n, 10, 4)[0],
+            'fit_one_cycle(lr, 7): 1cycle': one_cycle_lrs(lr, n)}
+
+# %% ../nbs/03b_schedule.ipynb #765e1918
+def plot_schedules(lr:float=0.1, # the max lr of every curve
+                   n_iter:int=20, # mini-batches per epoch
+                   axs=None # five matplotlib axes to draw on (default: a new figure, one row)
+                  )->dict: # the curves drawn (`schedule_curves`)
+    "Draw `schedule_curves` side by side, iterations on x, epoch boundaries as light lines; the sweep on a log scale."
+    import matplotlib.pyplot as plt
+    curves = schedule_curves(lr, n_iter)
+    if axs is None: _, axs = plt.subplots(1, len(curves), figsize=(3.2 * len(curves), 2.6), sharex=True)
+    for ax, (name, lrs) in zip(axs, curves.items()):
+        for e in range(1, 7): ax.axvline(e * n_iter, color='0.9', lw=0.8, zorder=0)
+        ax.plot(lrs); ax.set_title(name.replace(': ', ':\n', 1), fontsize=9); ax.set_xlabel('iteration')
+        if 'sweep' in name: ax.set_yscale('log')
+        else: ax.set_ylim(0, 1.08 * lr)
+    axs[0].set_ylabel('learning rate')
+    plt.tight_layout()
+    return curves
+
 # %% ../nbs/03b_schedule.ipynb #f5997543
 class ScheduledLR(Callback):
     "The one owner of the lr during a fit: `schedule()` gives one row of lrs per training iteration (and `moms` optionally one momentum); each training batch writes its row."
@@ -128,3 +159,11 @@ class CLR(ScheduledLR):
         lrs, pct = clr_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.cycle_len * l.n_iter, self.div, self.cut_div)
         if self.mom_start is not None: self.moms = self.mom_start + pct * (self.mom_mid - self.mom_start)
         return lrs
+
+# %% ../nbs/03b_schedule.ipynb #23d6488a
+class OneCycle(ScheduledLR):
+    "The 1cycle schedule over a whole fit, per training batch, for every layer group from its `learn.base_lrs`."
+    def __init__(self, pct_start:float=0.25, div:float=25., div_final:float=1e4): store_attr()
+    def schedule(self):
+        l = self.learn
+        return one_cycle_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.pct_start, self.div, self.div_final)

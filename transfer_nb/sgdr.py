@@ -20,7 +20,7 @@ from .callbacks import *
 from .learner import *
 
 # %% auto #0
-__all__ = ['plot_sgdr', 'sgdr_explorer', 'snapshot_ensemble', 'OneCycle']
+__all__ = ['plot_sgdr', 'sgdr_explorer', 'snapshot_ensemble']
 
 # %% ../nbs/05_sgdr.ipynb #5a2eb0ab
 def plot_sgdr(lr=1e-2, # max lr: a number, or one per layer group
@@ -85,14 +85,6 @@ def snapshot_ensemble(learn:Learner, name:str, # the `cycle_save_name` given to 
             probs.append(p if learn.is_multi else p.exp())               # single-label preds are log-probabilities
     finally: learn.model.load_state_dict(saved)
     return torch.stack(probs).mean(0), y
-
-# %% ../nbs/05_sgdr.ipynb #9331620e
-class OneCycle(ScheduledLR):
-    "The 1cycle schedule over a whole fit, per training batch, for every layer group from its `learn.base_lrs`."
-    def __init__(self, pct_start:float=0.25, div:float=25., div_final:float=1e4): store_attr()
-    def schedule(self):
-        l = self.learn
-        return one_cycle_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.pct_start, self.div, self.div_final)
 
 # %% ../nbs/05_sgdr.ipynb #ead9a4a0
 @patch
