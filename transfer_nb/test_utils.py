@@ -6,6 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/test_utils.html.md"""
 
 # %% ../nbs/03f_test_utils.ipynb #ebfae392
 from __future__ import annotations
+import hashlib
 from pathlib import Path
 
 from torch import nn
@@ -19,7 +20,7 @@ from .callbacks import ProgressCallback
 from .learner import Learner
 
 # %% auto #0
-__all__ = ['conv_block', 'tiny_cnn', 'tiny_scenes', 'tiny_learner']
+__all__ = ['conv_block', 'tiny_cnn', 'tiny_scenes', 'folder_hash', 'file_mtimes', 'tiny_learner']
 
 # %% ../nbs/03f_test_utils.ipynb #24c141d1
 def conv_block(ni:int, nf:int)->nn.Sequential:
@@ -44,6 +45,21 @@ def tiny_scenes(path:str|Path, # folder to write the sample to (reused when it i
     p = make_scenes_sample(path, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, **kwargs)
     return ImageClassifierData.from_paths(p, bs=bs, tfms=tfms_from_stats(imagenet_stats, sz),
                                           test_name='test' if n_test else None, num_workers=0)
+
+# %% ../nbs/03f_test_utils.ipynb #06c5e4f0
+def folder_hash(path:str|Path, # the folder
+                suffixes:tuple|None=('.jpg', '.png', '.csv') # the files that count (None: every file)
+               )->str:
+    "One SHA-256 of the names and bytes of the files under `path` with these suffixes; the sample manifest is left out."
+    h = hashlib.sha256()
+    files = sorted(p for p in Path(path).rglob('*') if p.is_file() and p.name != 'sample_manifest.json')
+    for f in files:
+        if suffixes is None or f.suffix in suffixes: h.update(f.relative_to(path).as_posix().encode()); h.update(f.read_bytes())
+    return h.hexdigest()
+
+def file_mtimes(path:str|Path)->dict:
+    "Every file under `path` and its modification time in nanoseconds: equal before and after means nothing was rewritten."
+    return {p: p.stat().st_mtime_ns for p in Path(path).rglob('*') if p.is_file()}
 
 # %% ../nbs/03f_test_utils.ipynb #634edec2
 def tiny_learner(data, # e.g. from `tiny_scenes`
