@@ -6,10 +6,9 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_draw.html.md"""
 
 # %% ../../nbs/02a_sample_draw.ipynb #76d9542e
 from __future__ import annotations
-import functools, json, os, re
+import functools, json
 from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 from PIL import Image

@@ -6,18 +6,12 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_lesson1.html.md"""
 
 # %% ../../nbs/02d_sample_lesson1.ipynb #fa28a742
 from __future__ import annotations
-import functools, json, os, re
-from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core import atomic_path
 from .draw import _version
 from .planet import _check_counts, _round_counts
-from .scenes import *
 from .scenes import _check_difficulty, _check_size, _class_kinds, _scene_jobs, _write_scenes
 
 # %% auto #0

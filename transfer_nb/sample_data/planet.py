@@ -6,18 +6,12 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_planet.html.md"""
 
 # %% ../../nbs/02b_sample_planet.ipynb #c5f233f1
 from __future__ import annotations
-import functools, json, os, re
-from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core import atomic_path
-from .draw import *
-from .draw import _R, _Chip, _band, _blobs, _disc, _finish, _jit, _meander, _n_workers, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version, _manifest
+from .draw import _R, _Chip, _band, _blobs, _disc, _finish, _jit, _meander, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version
 
 # %% auto #0
 __all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'planet_looks', 'kaggle_placeholder',

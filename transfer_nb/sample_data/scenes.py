@@ -6,17 +6,11 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_scenes.html.md"""
 
 # %% ../../nbs/02c_sample_scenes.ipynb #74e18c33
 from __future__ import annotations
-import functools, json, os, re
-from contextlib import contextmanager
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from ..core import atomic_path
-from .draw import *
-from .draw import _finish, _jit, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version, _manifest
+from .draw import _finish, _jit, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version
 from .planet import _check_counts
 
 # %% auto #0
