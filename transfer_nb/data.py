@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
 # %% ../nbs/01d_data.ipynb #bad3653f
 from __future__ import annotations
-import os, gc, json, math, re
+import os, gc, hashlib, json, math, re
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +22,11 @@ from .core import atomic_path, to_np, worker_count
 from .distributed import main_first
 from .transforms import *
 from .images import *
-from .images import _to_rgb
 from .labels import *
 
 # %% auto #0
 __all__ = ['image_extensions', 'ImageDataset', 'RegressionDataset', 'FilesIndexArrayDataset', 'image_files', 'folder_source',
-           'default_num_workers', 'ImageClassifierData']
+           'default_num_workers', 'ImageClassifierData', 'file_key']
 
 # %% ../nbs/01d_data.ipynb #5623d658
 class ImageDataset(Dataset):
@@ -80,8 +79,8 @@ class ImageDataset(Dataset):
     def __repr__(self): return f'{type(self).__name__}({len(self)} images, {len(self.classes)} classes, {self.tfm})'
 
 def _image_hw(f)->tuple[int, int]:
-    "(height, width) of an image file, from its header."
-    with Image.open(f) as im: return im.size[::-1]
+    "(height, width) of an image file as `read_image` gives it (turned by its EXIF orientation), from its header."
+    with checked_image(f) as im: return im.size if image_orientation(im) >= 5 else im.size[::-1]   # 5-8 turn a quarter
 
 class RegressionDataset(ImageDataset):
     "Image files with continuous targets, a float row each (fastai 0.7's `continuous=True`); with a `TfmType.COORD` pipeline they are (row, col) points, moved with the image."
@@ -312,18 +311,34 @@ def show_batch(self:ImageClassifierData, n:int=8, ds:str='trn', # which dataset:
     plt.tight_layout()
     return fig
 
+# %% ../nbs/01d_data.ipynb #944e550e
+def file_key(fn:str|Path, # a file
+             block:int=4096, n_blocks:int=16 # a larger file is sampled: `n_blocks` blocks of `block` bytes, spread from its start to its end
+            )->str:
+    "A digest of `fn`'s size, modification time and bytes (all of them up to `block * n_blocks`, else the sampled blocks): it changes when the file is replaced, even by one of the same size with its old mtime put back."
+    st = os.stat(fn)
+    h = hashlib.blake2b(f'{st.st_size} {st.st_mtime_ns}'.encode(), digest_size=16)
+    with open(fn, 'rb') as f:
+        if st.st_size <= block * n_blocks: h.update(f.read())
+        else:
+            for i in range(n_blocks): f.seek((st.st_size - block) * i // (n_blocks - 1)); h.update(f.read(block))
+    return h.hexdigest()
+
 # %% ../nbs/01d_data.ipynb #38cebbc8
+def _is_copy_of(dst:Path, key:str)->bool:
+    "Was the resized copy `dst` made from a source whose `file_key` is `key`? The key is the copy's JPEG comment, in its first bytes."
+    try:
+        with open(dst, 'rb') as f: return key.encode() in f.read(256)   # (the comment follows the 20-byte JFIF header)
+    except FileNotFoundError: return False
+
 def _resize_one(src:Path, dst:Path, targ_sz:int):
-    "Write a copy of `src` with its shorter side `targ_sz` (or less) to `dst`, unless `dst` is a copy of this very `src`."
-    st = os.stat(src)
-    if dst.exists() and dst.stat().st_mtime_ns == st.st_mtime_ns: return  # copies carry their source's mtime
-    with checked_image(src) as im:
-        im.draft('RGB', (targ_sz, targ_sz))
-        im = _to_rgb(im); im.load()   # decoded while the file is open (and its errors named)
+    "Write an upright copy of `src` with its shorter side `targ_sz` (or less) to `dst`, unless `dst` is a copy of `src` as it is now."
+    key = file_key(src)
+    if _is_copy_of(dst, key): return
+    im = Image.fromarray(read_image(src, targ_sz).permute(1, 2, 0).numpy())   # EXIF orientation applied; reduced-scale JPEG decoding
     scale = targ_sz / min(im.size)
     if scale < 1: im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=90)
-    os.utime(dst, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with atomic_path(dst) as tmp: im.save(tmp, format='JPEG', quality=90, comment=key)   # no EXIF: nothing turns it again
 
 def _copy_name(f:Path, root:Path)->Path:
     "`f` relative to the dataset folder `root`, symlinks not followed (a linked image folder stays inside it)."

@@ -1,4 +1,4 @@
-"""Reading image files robustly: any mode as RGB, JPEGs decoded at a reduced scale when that is all we need, and every failure an `ImageLoadError` that names the file.
+"""Reading image files robustly: any mode as RGB, turned upright by their EXIF orientation, JPEGs decoded at a reduced scale when that is all we need, and every failure an `ImageLoadError` that names the file.
 
 Docs: https://transfer-nb.github.io/transfer_nb/images.html.md"""
 
@@ -19,11 +19,29 @@ from torchvision.io import decode_jpeg
 from .core import worker_count
 
 # %% auto #0
-__all__ = ['ImageLoadError', 'checked_image', 'read_image', 'open_image', 'find_bad_images']
+__all__ = ['ImageLoadError', 'image_orientation', 'checked_image', 'read_image', 'open_image', 'find_bad_images']
 
 # %% ../nbs/01b_images.ipynb #7d3344d9
 class ImageLoadError(OSError):
     "An image file that cannot be read; the message names the file."
+
+# %% ../nbs/01b_images.ipynb #457b1953
+def image_orientation(im:Image.Image # an opened image: its header is enough
+                     )->int:
+    "The EXIF orientation of `im`, 1 (stored upright) to 8, read as `ImageOps.exif_transpose` reads it; 1 when it has none or an invalid one."
+    k = im.getexif().get(0x0112, 1)
+    return k if k in range(1, 9) else 1
+
+# %% ../nbs/01b_images.ipynb #4dcefe7e
+# for each EXIF orientation: (swap height and width?, then flip these dims) turns a (3, H, W) image upright
+_turns = {2: (False, (2,)), 3: (False, (1, 2)), 4: (False, (1,)), 5: (True, ()), 6: (True, (2,)), 7: (True, (1, 2)), 8: (True, (1,))}
+
+def _upright(x:torch.Tensor, orientation:int)->torch.Tensor:
+    "A (3, H, W) image stored with EXIF `orientation`, turned as `ImageOps.exif_transpose` turns it (unchanged for 1)."
+    if orientation not in _turns: return x
+    swap, dims = _turns[orientation]
+    if swap: x = x.transpose(1, 2)
+    return (x.flip(dims) if dims else x).contiguous()
 
 # %% ../nbs/01b_images.ipynb #cb8c0d3d
 def _to_rgb(im:Image.Image)->Image.Image:
@@ -58,17 +76,18 @@ def _decode_whole_jpeg(im:Image.Image)->torch.Tensor|None:
 def read_image(fn:str|Path, # image file
                min_size:int|None=None # smallest side needed: JPEGs decode at a reduced scale down to it
               )->torch.Tensor:
-    "Read `fn` as a uint8 RGB tensor (3, H, W): what the datasets feed their transforms."
+    "Read `fn` as a uint8 RGB tensor (3, H, W), turned upright by its EXIF orientation: what the datasets feed their transforms."
     with checked_image(fn) as im:
+        k = image_orientation(im)
         if im.format == 'JPEG' and im.mode == 'RGB' and not (min_size and min(im.size) >= 2 * min_size):
-            if (x := _decode_whole_jpeg(im)) is not None: return x
+            if (x := _decode_whole_jpeg(im)) is not None: return _upright(x, k)
         if min_size and im.format == 'JPEG': im.draft('RGB', (min_size, min_size))
         arr = np.asarray(_to_rgb(im))
-    return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+    return _upright(torch.from_numpy(arr.copy()).permute(2, 0, 1), k)
 
 def open_image(fn:str|Path # image file
               )->np.ndarray:
-    "The lesson's `open_image`: `fn` as a float32 RGB array (H, W, 3) in [0, 1], ready for `val_tfms(...)` or `plt.imshow`."
+    "The lesson's `open_image`: `fn` as a float32 RGB array (H, W, 3) in [0, 1], upright, ready for `val_tfms(...)` or `plt.imshow`."
     return read_image(fn).permute(1, 2, 0).numpy().astype(np.float32) / 255
 
 # %% ../nbs/01b_images.ipynb #970ff776

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from .core import *
 from .transforms import dihedral
-from .images import read_image
+from .images import read_image, open_image
 from .learner import Learner
 
 # %% auto #0
@@ -111,11 +111,10 @@ def plots(ims, # images: `(n, h, w, 3)` / `(n, 3, h, w)` array, or a list of `(h
 
 def plots_from_files(imspaths, # image files
                      figsize=(10, 5), rows:int=1, titles=None, maintitle=None):
-    "Read the images in `imspaths` and draw them in `rows` rows (the lesson's `plots_from_files`); returns the figure."
-    from PIL import Image
+    "Read the images in `imspaths` (upright, as `open_image` reads them) and draw them in `rows` rows (the lesson's `plots_from_files`); returns the figure."
     fig, axs = _grid(len(imspaths), rows, figsize, maintitle)
     for i, (ax, fn) in enumerate(zip(axs, imspaths)):
-        with Image.open(fn) as im: ax.imshow(np.asarray(im.convert('RGB')))
+        ax.imshow(open_image(fn))
         if titles is not None: ax.set_title(titles[i], fontsize=16)
     return fig
 
