@@ -312,17 +312,22 @@ def show_batch(self:ImageClassifierData, n:int=8, ds:str='trn', # which dataset:
     return fig
 
 # %% ../nbs/01d_data.ipynb #944e550e
+_file_keys = {}   # a file's stat identity -> its key: a file is read once while it stays as it is
+
 def file_key(fn:str|Path, # a file
              block:int=4096, n_blocks:int=16 # a larger file is sampled: `n_blocks` blocks of `block` bytes, spread from its start to its end
             )->str:
     "A digest of `fn`'s size, modification time and bytes (all of them up to `block * n_blocks`, else the sampled blocks): it changes when the file is replaced, even by one of the same size with its old mtime put back."
     st = os.stat(fn)
+    ident = (str(fn), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, block, n_blocks)
+    if ident in _file_keys: return _file_keys[ident]   # not rewritten since: every write moves the change time (ctime), which no program can set back
     h = hashlib.blake2b(f'{st.st_size} {st.st_mtime_ns}'.encode(), digest_size=16)
     with open(fn, 'rb') as f:
         if st.st_size <= block * n_blocks: h.update(f.read())
         else:
             for i in range(n_blocks): f.seek((st.st_size - block) * i // (n_blocks - 1)); h.update(f.read(block))
-    return h.hexdigest()
+    _file_keys[ident] = h.hexdigest()
+    return _file_keys[ident]
 
 # %% ../nbs/01d_data.ipynb #38cebbc8
 def _is_copy_of(dst:Path, key:str)->bool:

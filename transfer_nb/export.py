@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/export.html.md"""
 
 # %% ../nbs/09b_export.ipynb #65aebfe1
 from __future__ import annotations
-import json, math
+import contextlib, hashlib, json, math
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +23,10 @@ from .learner import Learner
 from . import models
 
 # %% auto #0
-__all__ = ['EXPORT_FORMAT', 'EXPORT_VERSION', 'export_meta', 'load_learner', 'Predictor', 'predict_to_csv']
+__all__ = ['EXPORT_FORMAT', 'EXPORT_VERSION', 'export_meta', 'export_digest', 'load_learner', 'Predictor', 'predict_to_csv']
 
 # %% ../nbs/09b_export.ipynb #8bf342a2
-EXPORT_FORMAT, EXPORT_VERSION = 'transfer_nb export', 1
+EXPORT_FORMAT, EXPORT_VERSION = 'transfer_nb export', 2   # 2: the checksum covers the metadata too (1: the weights only)
 
 def _aug_name(tfm)->str|None:
     "Which of the lesson's augmentation lists a training pipeline uses (None: none of them)."
@@ -43,6 +43,16 @@ def export_meta(learn:Learner, thresholds=None)->dict:
                 is_multi=bool(data.is_multi), thresholds=th, sz=val.sz, stats=[list(map(float, s)) for s in val.stats],
                 aug=_aug_name(trn), max_zoom=trn.max_zoom, dihedral=any(isinstance(t, RandomDihedral) for t in trn.aug_tfms))
 
+# %% ../nbs/09b_export.ipynb #9abf6054
+def export_digest(meta:str, # the metadata as stored: JSON text
+                  sd:dict # the weights: names -> tensors
+                 )->str:
+    "The checksum of an export: every byte of the metadata's text, and the names, dtypes, shapes and values of the weights."
+    text = meta.encode()
+    h = hashlib.blake2b(f'{EXPORT_FORMAT}: meta of {len(text)} bytes:'.encode(), digest_size=16)
+    h.update(text); h.update(tensors_digest(sd).encode())
+    return h.hexdigest()
+
 # %% ../nbs/09b_export.ipynb #e0617e9f
 @patch
 def export(self:Learner, fname:str|Path='export.pth', # relative to `learn.path`, or absolute
@@ -54,26 +64,42 @@ def export(self:Learner, fname:str|Path='export.pth', # relative to `learn.path`
     if thresholds is not None and np.ndim(thresholds) and len(thresholds) != self.data.c:
         raise ValueError(f'{len(thresholds)} thresholds for {self.data.c} classes')
     sd = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-    meta = export_meta(self, thresholds)
-    return save_on_main({'meta': json.dumps(meta), 'model': sd, 'digest': tensors_digest(sd)}, self.path/fname)  # rank 0 only, under `torchrun`
+    meta = json.dumps(export_meta(self, thresholds), sort_keys=True)
+    return save_on_main({'meta': meta, 'model': sd, 'digest': export_digest(meta, sd)}, self.path/fname)  # rank 0 only, under `torchrun`
 
 # %% ../nbs/09b_export.ipynb #923fcbb1
+def _stored_version(meta:str)->int|None:
+    "The format version an export's metadata text claims, when it parses as ours; else `None`."
+    try: m = json.loads(meta)
+    except ValueError: return None
+    ok = isinstance(m, dict) and m.get('format') == EXPORT_FORMAT and isinstance(m.get('version'), int)
+    return m['version'] if ok else None
+
+def _check_version(fname:Path, v:int|None):
+    "Refuse an export of another format version, with what to do about it."
+    if v is not None and v > EXPORT_VERSION:
+        raise ValueError(f'{fname} was written by a newer transfer_nb (export format {v}; this one reads up to '
+                         f'{EXPORT_VERSION}): upgrade transfer_nb to load it')
+    if v is not None and v < EXPORT_VERSION:
+        raise ValueError(f'{fname} is an export of format {v}, whose checksum does not cover its metadata (classes, thresholds, '
+                         f'transform): export it again with this transfer_nb')
+
 def _read_export(fname:Path)->tuple[dict, dict]:
-    "The metadata and weights of an export, with a clear error for anything else."
+    "The metadata and weights of an export, checked against its checksum, with a clear error for anything else."
     if not fname.exists(): raise FileNotFoundError(f'no export at {fname}')
     try: ck = torch.load(fname, map_location='cpu', weights_only=True)
-    except Exception as e: raise ValueError(f'{fname} is not a transfer_nb export: it cannot be read as one ({type(e).__name__})') from None
-    if not (isinstance(ck, dict) and isinstance(ck.get('meta'), str) and 'model' in ck):
+    except Exception as e: raise ValueError(f'{fname} cannot be read as a transfer_nb export ({type(e).__name__}): it is damaged, or not an export') from None
+    if not (isinstance(ck, dict) and isinstance(ck.get('meta'), str) and isinstance(ck.get('model'), dict)
+            and all(torch.is_tensor(t) for t in ck['model'].values())):
         hint = ' (it looks like a `learn.save` checkpoint: load it with `learn.load`)' if isinstance(ck, dict) and 'opt' in ck else ''
         raise ValueError(f'{fname} is not a transfer_nb export{hint}: write one with `learn.export()`')
-    meta = json.loads(ck['meta'])
-    if meta.get('format') != EXPORT_FORMAT: raise ValueError(f'{fname} is not a transfer_nb export (format {meta.get("format")!r})')
-    if meta.get('version', 0) > EXPORT_VERSION:
-        raise ValueError(f'{fname} was written by a newer transfer_nb (export format {meta["version"]}; this one reads up to '
-                         f'{EXPORT_VERSION}): upgrade transfer_nb to load it')
-    if 'digest' in ck and tensors_digest(ck['model']) != ck['digest']:
-        raise ValueError(f'{fname} is corrupt: its weights do not match the checksum saved with them')
-    return meta, ck['model']
+    v = _stored_version(ck['meta'])
+    if ck.get('digest') != export_digest(ck['meta'], ck['model']):
+        _check_version(fname, v)   # another format: say so; else the file was changed after it was written
+        raise ValueError(f'{fname} is damaged: its contents do not match its checksum; export it again')
+    _check_version(fname, v)
+    if v is None: raise ValueError(f'{fname} is not a transfer_nb export: write one with `learn.export()`')
+    return json.loads(ck['meta']), ck['model']
 
 def load_learner(fname:str|Path, # a file written by `learn.export`
                  device=None # where to run: default the GPU when there is one, else the CPU
@@ -112,12 +138,15 @@ class Predictor:
         augs = [torch.stack([trn(r) for r in raw]).to(self.device) for _ in range(n_aug)]
         return [xb] * max(1, math.ceil(n_aug / 4)) + augs   # the plain view counts once per 4 augmented ones, as in `TTA`
 
-    def get_preds(self, items, bs:int=64, tta:bool=False, n_aug:int=4, progress=None)->np.ndarray:
+    def get_preds(self, items, bs:int=64, tta:bool=False, n_aug:int=4, progress=None,
+                  seed:int=0 # TTA's random augmentations are drawn from this seed: the same predictions every time
+                 )->np.ndarray:
         "Probabilities `(n, c)` for `items` (paths or images), in order; `progress` wraps the batches (e.g. `progress_bar`)."
         items, out = list(items), []
         batches = range(0, len(items), bs)
         act = torch.sigmoid if self.is_multi else (lambda z: torch.softmax(z, -1))
-        with torch.no_grad():
+        with torch.no_grad(), (rng_untouched() if tta else contextlib.nullcontext()):
+            if tta: torch.manual_seed(seed)
             for i in (progress(batches) if progress else batches):
                 chunk = items[i:i + bs]
                 xb = torch.stack([self._input(it) for it in chunk]).to(self.device)

@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/precompute.html.md"""
 
 # %% ../nbs/07_precompute.ipynb #b5a7167f
 from __future__ import annotations
-import hashlib, os, time
+import hashlib, os, time, warnings
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, DataLoader, TensorDataset
 
 from .core import *
 from .distributed import *
-from .data import ImageClassifierData
+from .data import ImageClassifierData, file_key
 from .models import *
 
 # %% auto #0
@@ -43,13 +43,11 @@ def state_digest(module:nn.Module # e.g. the features part from `split_head`
 # %% ../nbs/07_precompute.ipynb #981d944b
 def dataset_digest(ds # an `ImageDataset`, or anything with `files` and `y`
                   )->str:
-    "A hash of a dataset's files (names, order, sizes, modification times) and labels."
+    "A hash of a dataset's files (names, order, and each one's `file_key`: size, modification time, sampled bytes) and labels."
     if not hasattr(ds, 'files') or not hasattr(ds, 'y'):
         raise TypeError(f'precompute needs datasets with `files` and `y` (like `ImageDataset`), got {type(ds).__name__}')
     h = hashlib.blake2b(digest_size=16)
-    for f in ds.files:
-        st = os.stat(f)
-        h.update(f'{f}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
+    for f in ds.files: h.update(f'{f}|{file_key(f)}\n'.encode())
     h.update(np.ascontiguousarray(to_np(ds.y)).tobytes())
     return h.hexdigest()
 
@@ -80,14 +78,21 @@ class ActivationCache:
     def __repr__(self): return f'ActivationCache(folder={self.folder}, {dict(self.counts)})'
 
     def _read(self, key:str, shape:tuple):
-        "The tensor on disk under `key`, or `None` when there is none, it cannot be read or its leading shape is not `shape`."
+        "The tensor on disk under `key`, or `None` when there is none, it cannot be read, fails its checksum or its leading shape is not `shape`."
         fn = None if self.folder is None else Path(self.folder)/f'{key}.pt'
         if fn is None or not fn.exists(): return None
         try: saved = torch.load(fn, map_location='cpu', weights_only=True)
         except Exception: return None  # unreadable: compute again and overwrite
-        if not (isinstance(saved, dict) and saved.get('key') == key): return None  # not what its name says: rebuild
+        if not (isinstance(saved, dict) and saved.get('key') == key and torch.is_tensor(saved.get('acts'))): return None  # not what its name says: rebuild
+        if 'digest' not in saved: return None   # written before activations had a checksum: rebuild
         x = saved['acts']
+        if saved.get('digest') != self._digest(key, x):
+            warnings.warn(f'{fn}: its activations do not match their checksum (damaged, or changed after they were written): computing them again')
+            return None
         return x if tuple(x.shape[:len(shape)]) == tuple(shape) else None
+
+    @staticmethod
+    def _digest(key:str, x:torch.Tensor)->str: return tensors_digest({key: x})   # the values, their shape, and the key they belong to
 
     def get(self, split:str, # 'trn', 'val' or 'test': memory keeps one tensor per split
             key:str, # everything the activations depend on, hashed
@@ -103,7 +108,7 @@ class ActivationCache:
         else:
             with rng_untouched(): x = build()   # a cold cache must not change what a seeded run draws next
             self.counts['built'] += 1
-            if self.folder is not None: save_on_main({'key': key, 'acts': x}, Path(self.folder)/f'{key}.pt')
+            if self.folder is not None: save_on_main({'key': key, 'acts': x, 'digest': self._digest(key, x)}, Path(self.folder)/f'{key}.pt')
         self.mem[split] = (key, x)
         return x
 

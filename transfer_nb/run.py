@@ -38,8 +38,8 @@ from .outputs import *
 from .report import *
 
 # %% auto #0
-__all__ = ['ARCHS', 'USER_ERRORS', 'default_sizes', 'lr_for_processes', 'run_recipe', 'run_planet', 'write_report',
-           'lr_find_data', 'run_lr_find']
+__all__ = ['ARCHS', 'USER_ERRORS', 'default_sizes', 'multi_label_scores', 'lr_for_processes', 'run_recipe', 'run_planet',
+           'write_report', 'lr_find_data', 'run_lr_find']
 
 # %% ../nbs/11_run.ipynb #774e8c70
 ARCHS = {f.__name__: f for f in (efficientnet_lite0, resnet18, resnet34, resnet50, resnet101, resnet152, resnext50)}
@@ -57,22 +57,29 @@ def _train(learn, get_data, sizes, lr, cycles, cycle_mult, bs_rule, bs):
                      bs=bs if bs_rule else None)
 
 def _evaluate(learn, out:Path, tta:bool)->dict:
-    "Validation predictions (dihedral TTA or plain), thresholds, per-class F2; the submission when there are test chips (written by rank 0)."
-    views, y = learn.TTA(dihedral=True) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
+    "`multi_label_scores` with the dihedral views, and the submission when there are test chips (written by rank 0)."
+    res, test = multi_label_scores(learn, tta)
+    if test is not None and is_main():
+        names = [Path(f).stem for f in learn.data.test_ds.fnames]
+        res['submission'] = write_submission(out/'submission.csv', names, test, learn.data.classes, res['thresholds'])
+        sample = Path(learn.data.path)/'sample_submission_v2.csv'
+        if sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
+            print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): Kaggle will not score it')
+    return res
+
+# %% ../nbs/11_run.ipynb #6072d1d6
+def multi_label_scores(learn, tta:bool, # average TTA views (else the plain predictions)
+                       dihedral:bool=True # the 8 dihedral views (top-down images), else the augmented ones
+                      )->tuple:
+    "Validation F2 (plain, TTA, with thresholds chosen on the validation set), per-tag F2, and the test probabilities (`None` without test images), as `(scores, test)`."
+    views, y = learn.TTA(dihedral=dihedral) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
     probs = tta_probs(views, is_multi=True)
     ths, th_scores = choose_thresholds(probs, y)
     res = dict(f2_plain=float(f2_at(views[0], y, 0.2)), f2_tta=float(f2_at(probs, y, 0.2)), f2_final=float(f2_at(probs, y, ths)),
                thresholds=ths, threshold_scores=th_scores, per_class=per_class_f2(probs, y, learn.data.classes, ths))
-    if learn.data.test_ds is not None:
-        tv = learn.TTA(dihedral=True, is_test=True)[0] if tta else learn.predict(is_test=True)[None]  # every process, together
-        if is_main():
-            names = [Path(f).stem for f in learn.data.test_ds.fnames]
-            res['submission'] = write_submission(out/'submission.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
-            sample = Path(learn.data.path)/'sample_submission_v2.csv'
-            if sample.exists() and (gaps := submission_gaps(res['submission'], sample)):
-                print(f'warning: the submission lacks {len(gaps)} images listed in {sample} (e.g. {gaps[0]}): '
-                      'Kaggle will not score it')
-    return res
+    if learn.data.test_ds is None: return res, None
+    tv = learn.TTA(dihedral=dihedral, is_test=True)[0] if tta else learn.predict(is_test=True)[None]  # every process, together
+    return res, tta_probs(tv, is_multi=True)
 
 # %% ../nbs/11_run.ipynb #ec9e3779
 def lr_for_processes(lr:float, # the learning rate for one process's batch of `bs`
@@ -82,12 +89,19 @@ def lr_for_processes(lr:float, # the learning rate for one process's batch of `b
     return lr * n
 
 def _write_outputs(stage:Path, res:dict, log:RunLog, learn):
-    "The run's tables, plots, report, and a check that the model files will fit."
+    "The run's tables, plots and report."
     with atomic_path(stage/'metrics.csv') as f: res['metrics'].to_csv(f, index=False)
     with atomic_path(stage/'per_class_f2.csv') as f: res['per_class'].to_csv(f, index=False)
     save_fig(plot_run_lrs(log), stage/'schedule.png'); save_fig(plot_run_losses(log), stage/'losses.png')
     write_report(stage, res)
-    check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
+
+def _save_model(learn, stage:Path, thresholds):
+    "`export.pth` and `model.pth`, the biggest files, after a check that they fit; PyTorch's error for a full disk names the file."
+    need = model_file_bytes(learn.model)
+    if is_main(): check_space({stage: sum(need.values())})
+    with naming_full_disk(stage/'export.pth', need['export.pth']):   # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
+        learn.export(Path(stage.name)/'export.pth', thresholds=thresholds)
+    with naming_full_disk(stage/'model.pth', need['model.pth']): learn.save('model')
 
 # %% ../nbs/11_run.ipynb #2f61c118
 def run_recipe(get_data, # `get_data(sz, bs, resize_upto=...)`: the data at size `sz` (`resize_upto=0`: from the original images)
@@ -98,18 +112,22 @@ def run_recipe(get_data, # `get_data(sz, bs, resize_upto=...)`: the data at size
                write_outputs, # `write_outputs(stage, res, log, learn)`: tables, plots, report
                settings:dict, # what the report lists besides the recipe's own settings
                tta:bool=True, compile:bool=False,
-               extra:dict|None=None # more results for the report (skipped images, warnings)
+               extra:dict|None=None, # more results for the report (skipped images, warnings)
+               pending=None # `pending() -> {folder: bytes}`: what `get_data` will still write (resized copies), for `check_space`
               )->dict:
     "The lesson's recipe, the steps `run_planet` and `run_train` share: LR finder, head on precomputed activations, `fit_sizes`, evaluation on the original images, outputs, export."
     t0, out, world = time.perf_counter(), Path(out), rank_world()[1]
     data = get_data(sizes[0])
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out) if is_main() else nullcontext():   # under `torchrun` every process trains; rank 0 writes
+    with output_lock(out) if is_main() else nullcontext(), naming_full_disk(out):   # under `torchrun` every process trains; rank 0 writes
         stage = out/'.staging'
         if is_main(): clean_temp_files(out); shutil.rmtree(stage, ignore_errors=True); stage.mkdir()
         barrier()
         set_seed(seed)
         learn = ConvLearner.pretrained(ARCHS[arch], data, precompute=True, metrics=metrics, device=device, path=out, model_dir=stage.name)
+        if is_main():   # before the first activations are written to disk: will everything fit?
+            n_test = len(data.test_ds or [])
+            check_space({out: run_output_bytes(learn.model, len(data.trn_ds) + len(data.val_ds), n_test), **(pending() if pending else {})})
         log = learn.add_cb(RunLog())
         if compile: learn.add_cb(TorchCompile())
         sugg = learn.lr_find(num_it=max(100, len(data.trn_dl))) or SuggestedLRs(np.nan, np.nan)  # >= 100 steps: small data cycles
@@ -128,10 +146,15 @@ def run_recipe(get_data, # `get_data(sz, bs, resize_upto=...)`: the data at size
         res = dict(settings=settings, lr_find=sugg._asdict(), stages=stages, metrics=log.epochs_df(),
                    minutes=(time.perf_counter() - t0) / 60, **(extra or {}), **ev)
         if is_main(): write_outputs(stage, res, log, learn)
-        learn.export(Path(stage.name)/'export.pth', thresholds=ev.get('thresholds'))  # in `learn.path` (= out): for `load_learner`, `transfer-nb predict`
-        learn.save('model')  # last: the biggest file
+        _save_model(learn, stage, ev.get('thresholds'))  # last: the biggest files
         if is_main(): res['files'] = publish(stage, out, dict(seed=seed, data=settings['data']))
     return res
+
+# %% ../nbs/11_run.ipynb #f251f09d
+def _copies_bytes(files:list, cache:Path, sizes, resize_upto:int=128)->int:
+    "A bound on what `planet_data`'s resized copies (1.3 x `sz` for sizes up to `resize_upto`, in `cache/<px>/`) still need: for each size not complete yet, one byte per pixel of each copy, and never more than its original."
+    todo = [int(sz * 1.3) for sz in sizes if sz <= resize_upto and not (cache/str(int(sz * 1.3))/'.complete.json').exists()]
+    return sum(min(os.path.getsize(f), px * px) for px in todo for f in files)
 
 # %% ../nbs/11_run.ipynb #9c5f364b
 def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in sample in `out/planet_sample`
@@ -149,7 +172,7 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
                compile:bool=False # train through `torch.compile` (see `TorchCompile`)
               )->dict:
     "Lesson 2's Planet recipe, end to end; writes metrics, plots, thresholds, submission, model and `report.md` to `out`."
-    out = Path(out)
+    out = check_writable(out, 'folder')   # before anything is computed
     if arch not in ARCHS: raise ValueError(f'unknown arch {arch!r}: choose one of {", ".join(ARCHS)}')
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
@@ -167,12 +190,16 @@ def run_planet(path:str|Path|None=None, # a Planet folder; `None`: the built-in 
     if cache_dir is None and not os.access(path, os.W_OK):
         cache_dir = (out/'cache').absolute()
         if is_main(): print(f'note: {path} cannot be written: resized copies go to {cache_dir}')
+    cache = Path(path)/(cache_dir or 'tmp')   # where `planet_data` puts the resized copies
     def get_data(sz, bs=bs, resize_upto=128):
-        with warnings.catch_warnings():   # the same CSV at every size: its label warnings were given once, above
+        with warnings.catch_warnings(), naming_full_disk(cache):   # the same CSV at every size: its label warnings were given once, above
             warnings.simplefilter('ignore')
             return planet_data(path, sz, bs, ARCHS[arch], num_workers, resize_upto, exclude=bad, cache_dir=cache_dir)
+    files = [f for ds in (full.trn_ds, full.val_ds, full.test_ds) if ds is not None for f in ds.files if f not in bad]
+    pending = lambda: {cache: _copies_bytes(files, cache, sizes)}
+    if is_main(): check_space(pending())
     res = run_recipe(get_data, out, arch, sizes, lr, cycles, cycle_mult, bs, bs_rule, seed, device, [f2], _evaluate, _write_outputs,
-                     dict(data=str(path), tta='8 dihedral views' if tta else 'none'), tta, compile, dict(skipped=bad, warnings=notes))
+                     dict(data=str(path), tta='8 dihedral views' if tta else 'none'), tta, compile, dict(skipped=bad, warnings=notes), pending)
     return res
 
 # %% ../nbs/11_run.ipynb #48bf512a
@@ -238,6 +265,7 @@ def run_lr_find(path:str|Path, # a folder dataset, or a CSV one (see `lr_find_da
                 unfreeze:bool=False # test the whole network (lr/9, lr/3, lr) instead of the head
                )->SuggestedLRs:
     "`transfer-nb lr-find`: the LR range test on `path`; prints the suggestion, saves the plot to `out`."
+    out = check_writable(out)   # before the range test, not after it
     data = lr_find_data(path, sz, bs, ARCHS[arch], csv, folder, suffix, num_workers)
     set_seed(seed)
     learn = ConvLearner.pretrained(ARCHS[arch], data, device='cpu' if cpu else None)
@@ -245,8 +273,8 @@ def run_lr_find(path:str|Path, # a folder dataset, or a CSV one (see `lr_find_da
     sugg = learn.lr_find(start_lr=slice(1e-5/9, 1e-5) if unfreeze else 1e-5, num_it=max(100, len(data.trn_dl)))
     if sugg is None: raise ValueError('the loss diverged at once: no learning rate to suggest (try a smaller --bs or another --sz)')
     if not is_main(): return sugg   # under `torchrun`: one plot, one printout
-    save_fig(learn.sched.plot(), out)
+    with naming_full_disk(out): save_fig(learn.sched.plot(), out)
     print(f'{data}\nsuggested lr: {sugg.min_div10:.2g} (minimum / 10); steepest fall at {sugg.steep:.2g}\nplot: {out}')
     return sugg
 
-USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable, OutputBusy)
+USER_ERRORS = (FileNotFoundError, NotADirectoryError, ValueError, ImageLoadError, PretrainedWeightsUnavailable, OutputBusy, NotWritable)

@@ -21,8 +21,8 @@ from .labels import *
 from .data import *
 from .metrics import *
 from .interpret import tta_probs, plot_confusion_matrix
-from .planet import choose_thresholds, per_class_f2, write_submission
-from .outputs import check_space
+from .planet import write_submission
+from .outputs import check_writable
 from .report import *
 from .run import *
 
@@ -151,17 +151,11 @@ def evaluate_single(learn, out:Path, tta:bool, dihedral:bool=False)->dict:
     return res
 
 def evaluate_multi(learn, out:Path, tta:bool, dihedral:bool=False)->dict:
-    "Validation F2 of a multi-label learner with thresholds chosen on the validation set (as `planet`), and `predictions.csv` (`image,tags`) for its test images."
-    views, y = learn.TTA(dihedral=dihedral) if tta else (learn.predict()[None], to_np(learn.data.val_ds.y))
-    probs = tta_probs(views, is_multi=True)
-    ths, th_scores = choose_thresholds(probs, y)
-    res = dict(f2_plain=float(f2_at(views[0], y, 0.2)), f2_final=float(f2_at(probs, y, ths)), thresholds=ths,
-               threshold_scores=th_scores, per_class=per_class_f2(probs, y, learn.data.classes, ths))
-    if learn.data.test_ds is not None:
-        tv = learn.TTA(dihedral=dihedral, is_test=True)[0] if tta else learn.predict(is_test=True)[None]
-        if is_main():
-            names = [Path(f).stem for f in learn.data.test_ds.files]   # Kaggle's image_name: no folder, no extension
-            res['predictions'] = write_submission(out/'predictions.csv', names, tta_probs(tv, is_multi=True), learn.data.classes, ths)
+    "`planet`'s scores of a multi-label learner (`multi_label_scores`: F2 with thresholds chosen on the validation set), and `predictions.csv` (`image,tags`) for its test images."
+    res, test = multi_label_scores(learn, tta, dihedral)
+    if test is not None and is_main():
+        names = [Path(f).stem for f in learn.data.test_ds.files]   # Kaggle's image_name: no folder, no extension
+        res['predictions'] = write_submission(out/'predictions.csv', names, test, learn.data.classes, res['thresholds'])
     return res
 
 # %% ../nbs/11b_train.ipynb #54185398
@@ -188,7 +182,7 @@ def write_train_report(out:Path, res:dict)->Path:
     return out/'report.md'
 
 def _write_train_outputs(stage:Path, res:dict, log, learn):
-    "The tables, plots and report of `run_train`, and a check that the model files will fit."
+    "The tables, plots and report of `run_train`."
     with atomic_path(stage/'metrics.csv') as f: res['metrics'].to_csv(f, index=False)
     with atomic_path(stage/'per_class.csv') as f: res['per_class'].to_csv(f, index=False)
     if 'mistakes' in res:
@@ -196,7 +190,6 @@ def _write_train_outputs(stage:Path, res:dict, log, learn):
         save_fig(plot_confusion_matrix(res['confusion'], learn.data.classes), stage/'confusion_matrix.png')
     save_fig(plot_run_lrs(log), stage/'schedule.png'); save_fig(plot_run_losses(log), stage/'losses.png')
     write_train_report(stage, res)
-    check_space(stage, 2 * sum(t.numel() * t.element_size() for t in learn.model.state_dict().values()))
 
 # %% ../nbs/11b_train.ipynb #52db5655
 def run_train(path:str|Path, # the dataset folder
@@ -209,6 +202,7 @@ def run_train(path:str|Path, # the dataset folder
               skip_bad:bool=False, compile:bool=False)->dict:
     "The lesson's recipe on the images in `path`; writes metrics, plots, per-class scores, predictions, model and `report.md` to `out`."
     if arch not in ARCHS: raise ValueError(f'unknown arch {arch!r}: choose one of {", ".join(ARCHS)}')
+    out = check_writable(out, 'folder')   # before anything is computed
     device = torch.device('cpu') if cpu else default_device()
     sizes = tuple(sizes or default_sizes(device.type == 'cuda'))
     layout = detect_layout(path, csv, folder, suffix, valid_pct)
@@ -227,6 +221,6 @@ def run_train(path:str|Path, # the dataset folder
     evaluate = lambda learn, stage, tta: (evaluate_multi if full.is_multi else evaluate_single)(learn, stage, tta, dihedral)
     settings = dict(data=str(path), layout=layout['kind'], aug=aug,
                     tta=('8 dihedral views' if dihedral else 'TTA, 4 augmented views and the plain one') if tta else 'none')
-    return run_recipe(get_data, Path(out), arch, sizes, lr, cycles, cycle_mult, bs, bs_rule, seed, device,
+    return run_recipe(get_data, out, arch, sizes, lr, cycles, cycle_mult, bs, bs_rule, seed, device,
                       [f2] if full.is_multi else [accuracy], evaluate, _write_train_outputs, settings, tta, compile,
                       dict(description=description, skipped=bad, warnings=list(full.warnings)))

@@ -6,6 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/sample_lesson1.html.md"""
 
 # %% ../../nbs/02d_sample_lesson1.ipynb #fa28a742
 from __future__ import annotations
+import re
 from pathlib import Path
 
 import numpy as np
