@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from fastcore.basics import listify, num_cpus
+from fastcore.basics import num_cpus
 
 # %% auto #0
 __all__ = ['default_device', 'set_seed', 'rng_untouched', 'to_np', 'to_device', 'T', 'V', 'children', 'atomic_path',

@@ -10,7 +10,6 @@ import os, gc, hashlib, json, math, re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from PIL import Image
 from torch.utils.data import Dataset, DataLoader

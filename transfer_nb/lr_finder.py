@@ -6,17 +6,15 @@ Docs: https://transfer-nb.github.io/transfer_nb/lr_finder.html.md"""
 
 # %% ../nbs/04_lr_finder.ipynb #3a2365d2
 from __future__ import annotations
-import copy, math, random, warnings
+import copy, math, warnings
 from collections import namedtuple
 
 import numpy as np
-import torch
 from fastcore.basics import patch, store_attr
 
 from .core import *
 from .callback import *
 from .schedule import *
-from .metrics import *
 from .callbacks import *
 from .learner import *
 

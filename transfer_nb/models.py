@@ -6,19 +6,17 @@ Docs: https://transfer-nb.github.io/transfer_nb/models.html.md"""
 
 # %% ../nbs/06_models.ipynb #298017dc
 from __future__ import annotations
-import http.client, numbers, re, socket, warnings
+import http.client, numbers, re, socket
 from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import urlparse
 
-import numpy as np
 import torch
 from torch import nn
 import torchvision.models as tvm
 
 from .core import *
 from .transforms import imagenet_stats, inception_stats
-from .learner import *
 
 # %% auto #0
 __all__ = ['lite0_repeats', 'arch_meta', 'PretrainedWeightsUnavailable', 'hub_file', 'hub_state_dict', 'resnet_layers',

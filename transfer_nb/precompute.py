@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/precompute.html.md"""
 
 # %% ../nbs/07_precompute.ipynb #b5a7167f
 from __future__ import annotations
-import hashlib, os, time, warnings
+import hashlib, time, warnings
 from collections import Counter
 from pathlib import Path
 
@@ -17,8 +17,7 @@ from torch.utils.data import Dataset, DataLoader, TensorDataset
 
 from .core import *
 from .distributed import *
-from .data import ImageClassifierData, file_key
-from .models import *
+from .data import file_key
 
 # %% auto #0
 __all__ = ['split_head', 'state_digest', 'dataset_digest', 'compute_features', 'ActivationCache', 'precompute_splits',

@@ -18,19 +18,13 @@ from .core import *
 from .distributed import *
 from .transforms import *
 from .images import *
-from .labels import *
 from .data import *
 from .sample_data.planet import make_planet_sample, planet_tags
-from .callback import *
-from .schedule import *
 from .metrics import *
 from .callbacks import *
-from .learner import *
 from .lr_finder import SuggestedLRs
 from .models import *
 from .conv_learner import *
-from .export import *
-from .precompute import *
 from .progressive import fit_sizes
 from .interpret import tta_probs
 from .planet import *

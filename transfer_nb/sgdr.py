@@ -10,13 +10,10 @@ import copy
 
 import numpy as np
 import torch
-from fastcore.basics import patch, store_attr, listify
+from fastcore.basics import patch, listify
 
 from .core import *
-from .callback import *
 from .schedule import *
-from .metrics import *
-from .callbacks import *
 from .learner import *
 
 # %% auto #0
