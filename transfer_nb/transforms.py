@@ -11,7 +11,7 @@ from enum import IntEnum
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageOps
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
 
@@ -339,8 +339,8 @@ def _centre_square(x:torch.Tensor, sz:int, mean:torch.Tensor, std:torch.Tensor)-
 
 # %% ../nbs/01a_transforms.ipynb #d91f1265
 def _image_tensor(img)->torch.Tensor:
-    "A (3, H, W) `uint8` or float tensor from a CHW tensor, an HWC numpy array or a PIL image."
-    if isinstance(img, Image.Image): img = np.array(img.convert('RGB'))
+    "A (3, H, W) `uint8` or float tensor from a CHW tensor, an HWC numpy array or a PIL image (turned upright by its EXIF orientation, as every reader does)."
+    if isinstance(img, Image.Image): img = np.array(ImageOps.exif_transpose(img).convert('RGB'))
     if isinstance(img, np.ndarray):
         if img.ndim == 2: img = img[..., None]
         if img.ndim == 3 and img.shape[-1] not in (1, 3) and img.shape[0] in (1, 3): img = img.transpose(1, 2, 0)
