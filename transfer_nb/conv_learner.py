@@ -7,6 +7,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/conv_learner.html.md"""
 # %% ../nbs/07b_conv_learner.ipynb #0bcd0bc0
 from __future__ import annotations
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np

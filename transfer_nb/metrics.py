@@ -11,8 +11,6 @@ from functools import partial
 import numpy as np
 import torch
 
-from .core import *
-
 # %% auto #0
 __all__ = ['accuracy', 'accuracy_np', 'accuracy_multi', 'accuracy_thresh', 'fbeta', 'f2_at', 'f2', 'default_metrics']
 

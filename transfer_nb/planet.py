@@ -13,7 +13,7 @@ import pandas as pd
 from .core import atomic_path
 from .transforms import tfms_from_model, transforms_top_down
 from .data import ImageClassifierData
-from .metrics import f2, f2_at
+from .metrics import f2_at
 from .models import efficientnet_lite0
 
 # %% auto #0
