@@ -148,11 +148,13 @@ def main():
     p.add_argument('--seeds', type=int, default=None, help='seeds per row (default: the setting\'s)')
     p.add_argument('--rows', default=','.join(TRAINED + FROM_BASELINE), help='comma-separated rows (baseline is always run)')
     p.add_argument('--difficulty', default=None, help="the sample's difficulty (default: the setting's)")
+    p.add_argument('--sizes', default=None, help="comma-separated image sizes (default: the setting's), to cut a run short")
     p.add_argument('--out', type=Path, default=Path('ablation_out'))
     p.add_argument('--data', type=Path, default=None, help='where the sample is generated (default: a folder in the temp dir, reused)')
     a = p.parse_args()
     s = SETTINGS[a.setting]
-    s = replace(s, seeds=a.seeds or s.seeds, difficulty=a.difficulty or s.difficulty)
+    s = replace(s, seeds=a.seeds or s.seeds, difficulty=a.difficulty or s.difficulty,
+                sizes=tuple(int(x) for x in a.sizes.split(',')) if a.sizes else s.sizes)
     rows = ['baseline'] + [r for r in a.rows.split(',') if r and r != 'baseline']
     if bad := [r for r in rows if r not in TRAINED + FROM_BASELINE]: p.error(f'unknown rows {bad}: choose from {TRAINED + FROM_BASELINE}')
     a.out.mkdir(parents=True, exist_ok=True)
@@ -167,11 +169,14 @@ def main():
                      chosen_th=cross_fit_f2(tta, y, lambda p, t: opt_th_per_class(p, t, init=opt_th(p, t, 0.05, 0.5, 0.01))))
         for r in ['baseline'] + [r for r in rows if r in FROM_BASELINE]:
             records.append(dict(row=r, seed=seed, f2=float(f2_of[r]), seconds=secs + pred_secs))
+        print(f'  seed {seed} baseline: F2 {f2_of["baseline"]:.4f}, {secs + pred_secs:.0f} s', flush=True)
+        pd.DataFrame(records).to_csv(a.out/'runs.csv', index=False)   # every run kept, should the job be stopped
         for r in [r for r in rows if r in TRAINED and r != 'baseline']:
             y, plain, tta, secs, pred_secs = run_one(path, s, seed, r, budget)
             records.append(dict(row=r, seed=seed, f2=float(f2(tta, y)), seconds=secs + pred_secs))
+            print(f'  seed {seed} {r}: F2 {records[-1]["f2"]:.4f}, {secs + pred_secs:.0f} s', flush=True)
+            pd.DataFrame(records).to_csv(a.out/'runs.csv', index=False)
         print(f'seed {seed} done, {(time.perf_counter() - t_start) / 60:.1f} min so far', flush=True)
-        pd.DataFrame(records).to_csv(a.out/'runs.csv', index=False)
     runs = pd.DataFrame(records)
     summary = summarise(runs)
     summary.to_csv(a.out/'summary.csv', index=False)

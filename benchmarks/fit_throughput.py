@@ -24,10 +24,15 @@ The project's goal is fit >= 0.95 of the hand loop.
     .venv/bin/python benchmarks/fit_throughput.py                 # CPU: 320 chips (256 train + 64 valid), 64 px, bs 32
     python benchmarks/fit_throughput.py --device cuda             # GPU: 4000 chips, 256 px, bs 64, 8 workers at most
     python benchmarks/fit_throughput.py --data /tmp/planet4000    # reuse (or keep) a sample folder
+    python benchmarks/fit_throughput.py --device cuda --compile --no-pipeline --json r.json   # both through torch.compile
+
+With `--compile` the training batches of both run through `torch.compile`: fit with the `TorchCompile` callback, the
+hand loop with a compiled copy of its model (validation runs the plain model in both, as `TorchCompile` does); the
+warm-up run's extra seconds over the median run are the compile time. `--json PATH` also writes the figures to PATH.
 
 The CPU defaults take about 40 s on 2 cores; `--threads N` sets torch's intra-op threads there.
 """
-import argparse, contextlib, copy, importlib.util, io, platform, shutil, statistics, sys, tempfile, time
+import argparse, contextlib, copy, importlib.util, io, json, platform, shutil, statistics, sys, tempfile, time
 from pathlib import Path
 
 import torch
@@ -42,18 +47,18 @@ data_loading = sys.modules['data_loading'] = importlib.util.module_from_spec(_sp
 _spec.loader.exec_module(data_loading)
 
 
-def hand_epoch(model, groups, lrs, loss_func, trn_dl, val_dl, dev, amp_dtype, scaler):
-    "One epoch by hand: train on `trn_dl` with a new SGD over `groups`, then the mean loss on `val_dl`."
+def hand_epoch(model, groups, lrs, loss_func, trn_dl, val_dl, dev, amp_dtype, scaler, train_model=None):
+    "One epoch by hand: train on `trn_dl` with a new SGD over `groups` (through `train_model`, e.g. a compiled `model`, if given), then the mean loss on `val_dl`."
     opt = torch.optim.SGD([{'params': ps, 'lr': lr} for ps, lr in zip(groups, lrs)], lr=lrs[-1], momentum=0.9)
     amp = (lambda: torch.autocast(dev.type, dtype=amp_dtype)) if amp_dtype is not None else contextlib.nullcontext
-    def batch(xb, yb):
+    def batch(xb, yb, m=model):
         xb, yb = xb.to(dev, non_blocking=True), yb.to(dev, non_blocking=True)
         if amp_dtype is not None: xb = xb.contiguous(memory_format=torch.channels_last)
-        with amp(): return loss_func(model(xb), yb)   # forward and loss under autocast, backward outside
+        with amp(): return loss_func(m(xb), yb)       # forward and loss under autocast, backward outside
     model.train()
     tot, n = 0., 0
     for xb, yb in trn_dl:
-        loss = batch(xb, yb)
+        loss = batch(xb, yb, train_model or model)
         scaler.scale(loss).backward()                 # the scaler is a no-op unless fp16
         scaler.step(opt); scaler.update()
         opt.zero_grad()
@@ -65,28 +70,33 @@ def hand_epoch(model, groups, lrs, loss_func, trn_dl, val_dl, dev, amp_dtype, sc
     return tot / n, vtot / vn
 
 
-def alternate(runs:dict, reps:int, dev)->dict:
-    "Seconds of each `(prepare, run)` in `runs`: one warm-up each, then `reps` each, order reversed every other round."
+def alternate(runs:dict, reps:int, dev, warm:dict|None=None)->dict:
+    "Seconds of each `(prepare, run)` in `runs`: one warm-up each (its seconds into `warm`), then `reps` each, order reversed every other round."
     def timed(prep, f):
         prep()                                        # untimed: e.g. reset the weights
         if dev.type == 'cuda': torch.cuda.synchronize()
         t = time.perf_counter(); f()
         if dev.type == 'cuda': torch.cuda.synchronize()
         return time.perf_counter() - t
-    for prep, f in runs.values(): timed(prep, f)      # warm-up: allocator, kernels, loader workers, page cache
+    for k, (prep, f) in runs.items():                 # warm-up: allocator, kernels, loader workers, page cache, compiling
+        t = timed(prep, f)
+        if warm is not None: warm[k] = t
     ts = {k: [] for k in runs}
     for i in range(reps):                             # drifts in machine speed hit both alike
         for k in list(runs)[::1 if i % 2 == 0 else -1]: ts[k].append(timed(*runs[k]))
     return ts
 
 
-def report(ts:dict, n_img:int, ours:str, theirs:str):
-    "Print images/s (median, best) of each and the ratio `ours / theirs`; return the median rates."
+def report(ts:dict, n_img:int, ours:str, theirs:str, res:dict|None=None):
+    "Print images/s (median, best) of each and the ratio `ours / theirs`; return the median rates (all figures into `res`)."
     rate = {k: (n_img / statistics.median(t), n_img / min(t)) for k, t in ts.items()}
     for k, (med, best) in rate.items():
         print(f'  {k:<22} median {med:8.1f} img/s, best {best:8.1f}  (s per pass: {" ".join(f"{t:.2f}" for t in ts[k])})')
     (m1, b1), (m2, b2) = rate[ours], rate[theirs]
     print(f'  {ours} / {theirs}: {m1/m2:.3f} (medians), {b1/b2:.3f} (best runs)')
+    if res is not None:
+        res.update({k: dict(median_img_s=round(med, 1), best_img_s=round(best, 1), seconds=[round(t, 3) for t in ts[k]])
+                    for k, (med, best) in rate.items()}, ratio_median=round(m1 / m2, 4), ratio_best=round(b1 / b2, 4))
     return m1, m2
 
 
@@ -94,6 +104,11 @@ def cpu_name()->str:
     "The CPU's model name (Linux), else the machine type."
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+
+def compile_kw(a)->dict:
+    "The keyword arguments of `torch.compile` that the options ask for."
+    return {} if a.compile_backend is None else dict(backend=a.compile_backend)
 
 
 def main():
@@ -107,6 +122,10 @@ def main():
     p.add_argument('--lr', type=float, default=1e-2, help='the head rate; the groups get slice(lr/9, lr)')
     p.add_argument('--data', type=Path, default=None, help='sample folder to reuse or create (default: a temporary one)')
     p.add_argument('--threads', type=int, default=None, help="torch intra-op threads on CPU (default: torch's choice)")
+    p.add_argument('--compile', action='store_true', help='train both through torch.compile (fit: the TorchCompile callback)')
+    p.add_argument('--compile-backend', default=None, help="torch.compile's backend with --compile (default: inductor; 'eager' only traces)")
+    p.add_argument('--no-pipeline', dest='pipeline', action='store_false', help='skip the data-pipeline-alone comparison')
+    p.add_argument('--json', type=Path, default=None, help='also write the figures to this JSON file')
     a = p.parse_args()
     cuda = a.device == 'cuda'
     sz, bs, n = a.sz or (256 if cuda else 64), a.bs or (64 if cuda else 32), a.n or (4000 if cuda else 320)
@@ -121,19 +140,24 @@ def main():
         data = planet_data(path, sz, bs, efficientnet_lite0, num_workers=a.workers, resize_upto=0)
         learn = ConvLearner.pretrained(efficientnet_lite0, data, metrics=[], device=dev)
         learn.unfreeze()
-        run(a, dev, data, learn)
+        if a.compile: learn.add_cb(TorchCompile(**compile_kw(a)))
+        res = run(a, dev, data, learn)
+        if a.json: a.json.write_text(json.dumps(res, indent=1))
     finally:
         if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
 
 
 def run(a, dev, data, learn):
-    "Print the environment, then time fit against the hand loop, and `data.trn_dl` against the torchvision baseline."
+    "Print the environment, then time fit against the hand loop, and `data.trn_dl` against the torchvision baseline; return the figures."
     amp = learn.amp_dtype
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_name()
     prec = f'{str(amp).replace("torch.", "")} autocast + channels_last' if amp is not None else 'float32'
     print(f'env: torch {torch.__version__}, python {platform.python_version()}, {dev.type} ({name}), '
           f'{torch.get_num_threads()} threads, {prec}, {data.num_workers} loader workers, '
           f'pin_memory={data.trn_dl.pin_memory}')
+    res = dict(torch=torch.__version__, python=platform.python_version(), device=dev.type, device_name=name,
+               threads=torch.get_num_threads(), precision=prec, workers=data.num_workers, sz=data.sz, bs=data.bs,
+               reps=a.reps, compile=a.compile, compile_backend=a.compile_backend if a.compile else None)
 
     # the same starting weights, optimizer groups and rates for both
     init = copy.deepcopy(learn.model.state_dict())
@@ -148,19 +172,31 @@ def run(a, dev, data, learn):
 
     def fit():
         with contextlib.redirect_stdout(table): learn.fit(lrs, 1)
-    def hand_loop(): hand_losses[:] = hand_epoch(hand, groups, lrs, learn.loss_func, data.trn_dl, data.val_dl, dev, amp, scaler)
+    hand_train = torch.compile(hand, **compile_kw(a)) if a.compile else None   # the training batches only, as TorchCompile does
+    def hand_loop(): hand_losses[:] = hand_epoch(hand, groups, lrs, learn.loss_func, data.trn_dl, data.val_dl, dev, amp, scaler, hand_train)
     hand_losses = []
     n_trn = len(data.trn_dl) * data.bs if data.trn_dl.drop_last else len(data.trn_ds)
     n_img = n_trn + len(data.val_ds)
     print(f'== training, one epoch = {n_trn} train + {len(data.val_ds)} valid images of {data.sz} px, bs {data.bs}, '
           f'{len(learn.layer_groups)} layer groups at lrs {[float(f"{x:.3g}") for x in lrs]}, {a.reps} alternating runs each')
+    warm, res['training'] = {}, dict(train_images=n_trn, valid_images=len(data.val_ds))
     ts = alternate({'learn.fit': (lambda: learn.model.load_state_dict(init), fit),
-                    'hand-written loop': (lambda: hand.load_state_dict(init), hand_loop)}, a.reps, dev)
-    fit_rate, hand_rate = report(ts, n_img, 'learn.fit', 'hand-written loop')
-    print(f'  goal fit >= 0.95 of the hand loop: {"met" if fit_rate / hand_rate >= 0.95 else "NOT met"} (medians)')
+                    'hand-written loop': (lambda: hand.load_state_dict(init), hand_loop)}, a.reps, dev, warm)
+    fit_rate, hand_rate = report(ts, n_img, 'learn.fit', 'hand-written loop', res['training'])
+    res['goal_met'] = fit_rate / hand_rate >= 0.95
+    print(f'  goal fit >= 0.95 of the hand loop: {"met" if res["goal_met"] else "NOT met"} (medians)')
+    res['warmup_seconds'] = {k: round(t, 2) for k, t in warm.items()}
+    res['warmup_extra_seconds'] = {k: round(t - statistics.median(ts[k]), 2) for k, t in warm.items()}
+    print('  warm-up run minus the median run (compiling, cudnn autotuning, workers starting): ' +
+          ', '.join(f'{k} {v:.1f} s' for k, v in res['warmup_extra_seconds'].items()))
+    if a.compile:
+        res['compile_first_batch_seconds'] = [round(t, 2) for c in learn.cbs if isinstance(c, TorchCompile) for t in c.compile_times]
+        print(f"  TorchCompile's first training batch of each fit: {res['compile_first_batch_seconds']} s")
     s = learn.sched   # a sanity check that both train the same thing: losses of the last run (different shuffles)
     print(f'  last run\'s mean train / valid loss: fit {s.trn_mean_losses[-1]:.4f} / {s.val_losses[-1]:.4f}, '
           f'hand {hand_losses[0]:.4f} / {hand_losses[1]:.4f}')
+    res['last_losses'] = dict(fit=[float(s.trn_mean_losses[-1]), float(s.val_losses[-1])], hand=[float(x) for x in hand_losses])
+    if not a.pipeline: return res
 
     # the data pipeline alone: the library's training loader against plain torchvision over the same files
     nw = data.num_workers
@@ -170,9 +206,12 @@ def run(a, dev, data, learn):
           f'{nw} workers, {a.reps} alternating passes each')
     ts = alternate({'data.trn_dl': (lambda: None, lambda: data_loading.one_pass(data.trn_dl)),
                     'torchvision baseline': (lambda: None, lambda: data_loading.one_pass(base))}, a.reps, dev)
-    pipe_rate, _ = report(ts, n_trn, 'data.trn_dl', 'torchvision baseline')
-    print(f'  the fit trains at {fit_rate * n_trn / n_img / pipe_rate:.2f} of the pipeline\'s rate '
+    res['pipeline'] = {}
+    pipe_rate, _ = report(ts, n_trn, 'data.trn_dl', 'torchvision baseline', res['pipeline'])
+    res['fit_share_of_pipeline_rate'] = round(fit_rate * n_trn / n_img / pipe_rate, 4)
+    print(f'  the fit trains at {res["fit_share_of_pipeline_rate"]:.2f} of the pipeline\'s rate '
           f'(training images; medians): near 1 means it waits for data')
+    return res
 
 
 if __name__ == '__main__': main()
