@@ -255,10 +255,12 @@ class DistributedTrainer(Callback):
         mean = all_reduce_sum(l.loss.detach()) / rank_world()[1]
         l.loss = l.loss + (mean - l.loss.detach())   # the value is the global batch's loss; the gradient stays this process's own
     def after_fit(self):
-        self.after_train()   # also when the fit was cancelled half-way through an epoch
+        # after an error or Ctrl-C each process left the loop at its own moment: another collective could wait for ever
+        # for one that stopped elsewhere, or meet it in a different one. So only a fit that ended normally (or was
+        # cancelled, alike in every process) copies rank 0's statistics
+        if self.learn.fit_exc is None: self.after_train()
         if self.seed is not None: torch.manual_seed(self.seed)   # back to one random stream, the same in every process
         self.ddp = self.seed = None
-
 
 # %% ../nbs/03d_callbacks.ipynb #901ca7e3
 class SaveCycles(Callback):

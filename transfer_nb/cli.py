@@ -139,6 +139,11 @@ def _fail(args, e, code:int)->int:
     print(f'transfer-nb {args.command}: error: {e}', file=sys.stderr)
     return code
 
+def _no_space(e:OSError)->str:
+    "A full disk in one line that names where: our own messages do already (`check_space`, `naming_full_disk`), else the file the error names."
+    if str(e.strerror).startswith('no space left on '): return e.strerror
+    return f'no space left on {e.filename}' if e.filename else 'no space left on the device (the system did not say which file was being written)'
+
 def main(argv:list[str]|None=None)->int:
     "Entry point of the `transfer-nb` console script; returns the exit code."
     args = make_parser().parse_args(argv)
@@ -146,30 +151,39 @@ def main(argv:list[str]|None=None)->int:
         warnings.showwarning = lambda msg, *a, **k: print(f'transfer-nb {args.command}: warning: {msg}', file=sys.stderr)
         return _run(args)
 
+def _stopped(args, e:BaseException)->int:
+    "Ctrl-C, SIGTERM or a lost process under torchrun (`why_stopped`, notebook 00b) as one line; its exit code."
+    from transfer_nb.distributed import why_stopped
+    why, code = why_stopped(e)
+    return _fail(args, f'{why}; caches kept, rerun to resume', code)
+
 def _run(args)->int:
     import transfer_nb.run as run   # here, not at the top: `transfer-nb --help` answers without loading PyTorch
-    from transfer_nb.distributed import distributed, torchrun_env
+    from transfer_nb.distributed import distributed, torchrun_env, PeerLost
     env = torchrun_env()   # started by `torchrun`: train in all its processes (`python -m transfer_nb.cli`)
     if env is not None and args.command == 'predict': return _fail(args, 'predict runs in one process: start it without torchrun', 2)
-    if env is not None and env['rank'] != 0: sys.stdout = open(os.devnull, 'w')   # one report on the screen: rank 0's
+    if env is not None and env['rank'] != 0:   # one report on the screen, and one copy of each warning: rank 0's
+        sys.stdout = open(os.devnull, 'w'); warnings.simplefilter('ignore')
     try:
         with distributed(cpu=args.cpu, timeout=args.timeout) if env is not None else contextlib.nullcontext():
             return _command(args, run)
     except run.USER_ERRORS as e: return _fail(args, e, 2)
     except FloatingPointError as e: return _fail(args, e, 1)
-    except KeyboardInterrupt: return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
+    except (KeyboardInterrupt, PeerLost) as e: return _stopped(args, e)   # Ctrl-C; under torchrun also SIGTERM, a lost process
     except RuntimeError as e:
-        if 'exited unexpectedly' not in str(e): raise   # a loader worker killed by the same Ctrl-C
-        return _fail(args, 'interrupted; caches kept, rerun to resume', 130)
+        if 'exited unexpectedly' not in str(e): raise   # a loader worker killed by the same Ctrl-C (or torchrun's SIGTERM)
+        return _stopped(args, e)
     except OSError as e:
         if e.errno != errno.ENOSPC: raise
-        return _fail(args, e.strerror if 'no space' in str(e.strerror) else f'no space left on {e.filename or args.out}', 1)
+        return _fail(args, _no_space(e), 1)
 
 def _command(args, run)->int:
     "Run the parsed command; its exit code."
     if args.command == 'predict':
         from transfer_nb.export import predict_to_csv
-        res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
+        from transfer_nb.outputs import check_writable, naming_full_disk
+        check_writable(args.out)   # before a single image is predicted
+        with naming_full_disk(args.out): res = predict_to_csv(args.model, args.images, args.out, args.tta, args.bs, args.cpu)
         for f, why in res['skipped'].items(): print(f'transfer-nb predict: skipped {why}', file=sys.stderr)
         print(f"{res['n']} image(s) predicted, {len(res['skipped'])} skipped: {Path(args.out).resolve()}")
         if 'accuracy' in res: print(f"the sub-folders name the classes: accuracy {res['accuracy']:.4f}, confusion matrix {res['confusion_png'].resolve()}")

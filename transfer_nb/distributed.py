@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/distributed.html.md"""
 
 # %% ../nbs/00b_distributed.ipynb #f3141a88
 from __future__ import annotations
-import datetime, math, os, weakref
+import datetime, math, os, re, signal, socket, threading, time, weakref
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,9 +18,10 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Samp
 from .core import atomic_save
 
 # %% auto #0
-__all__ = ['is_distributed', 'rank_world', 'is_main', 'torchrun_env', 'distributed', 'barrier', 'main_first', 'save_on_main',
-           'all_reduce_sum', 'all_true', 'broadcast_tensors', 'broadcast_object', 'BatchShard', 'shard_eval',
-           'gather_eval', 'ReshufflingSampler', 'shard_train']
+__all__ = ['is_distributed', 'rank_world', 'is_main', 'torchrun_env', 'distributed', 'PeerLost', 'Terminated', 'stopping',
+           'lost_peers', 'why_stopped', 'barrier', 'main_first', 'save_on_main', 'all_reduce_sum', 'all_true',
+           'broadcast_tensors', 'broadcast_object', 'BatchShard', 'shard_eval', 'gather_eval', 'ReshufflingSampler',
+           'shard_train']
 
 # %% ../nbs/00b_distributed.ipynb #915d9ed9
 def is_distributed()->bool:
@@ -60,8 +61,112 @@ def distributed(cpu:bool=False, # gloo on the CPUs even when there are GPUs
                                f'start at most {n} processes per machine (--nproc_per_node), or pass cpu=True')
         torch.cuda.set_device(env['local_rank'])
     dist.init_process_group('nccl' if cuda else 'gloo', timeout=datetime.timedelta(minutes=timeout))
-    try: yield rank_world()
-    finally: dist.destroy_process_group()
+    before = _catch_stop_signals()
+    try:
+        _meet(timeout)
+        yield rank_world()
+    except Exception as e:   # a collective outside this page's helpers (DDP averaging gradients) lost a peer: the same error
+        if isinstance(e, PeerLost) or not _is_comm_error(e): raise
+        raise _peer_lost(e) from e
+    finally:
+        dist.destroy_process_group()
+        for s, h in (before or {}).items():   # a process that is stopping ignores any more signals until it has exited
+            signal.signal(s, signal.SIG_IGN if stopping() else h)   # (a late SIGTERM from torchrun would kill it with -15)
+
+# %% ../nbs/00b_distributed.ipynb #cca03d3f
+class PeerLost(RuntimeError):
+    "Another process died or stopped answering, so a collective cannot complete; raised at once by any collective of a process that is already stopping."
+
+class Terminated(KeyboardInterrupt):
+    "SIGTERM under `distributed()` (`torchrun` stopping the others when one fails, or the job cancelled): raised like Ctrl-C's `KeyboardInterrupt`, so the same clean-up runs."
+
+_group = dict(peers=[], rank=0, world=1, timeout=None, pid=None)   # from `distributed()`: every process's (host, pid), ...
+_stop = dict(signal=None, lost=None)                               # why this process is stopping: a signal, a lost peer
+
+def stopping()->bool:
+    "Has this process been interrupted, terminated, or lost a peer (so it must join no more collectives)?"
+    return bool(_stop['signal'] or _stop['lost'])
+
+# %% ../nbs/00b_distributed.ipynb #2b01089d
+def _proc_state(pid:int)->str:
+    "'gone', 'stopped' (SIGSTOP, Ctrl-Z) or 'running': a process of this machine."
+    if Path('/proc/self/stat').exists():   # Linux: the state letter after the command name
+        try: state = Path(f'/proc/{pid}/stat').read_text().rpartition(')')[2].split()[0]
+        except OSError: return 'gone'
+        return 'gone' if state in 'ZX' else 'stopped' if state in 'Tt' else 'running'
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return 'gone'
+    except PermissionError: pass
+    return 'running'
+
+def lost_peers()->dict:
+    "`{rank: 'died' or 'stopped answering'}`: the other processes of this machine that have ended or are paused (other machines' cannot be seen)."
+    host, me = socket.gethostname(), _group['rank']
+    states = {r: _proc_state(pid) for r, (h, pid) in enumerate(_group['peers']) if r != me and h == host}
+    return {r: 'died' if s == 'gone' else 'stopped answering' for r, s in states.items() if s != 'running'}
+
+# %% ../nbs/00b_distributed.ipynb #276c9d28
+def _is_comm_error(e:BaseException)->bool:
+    "Does `e` come from the processes' communication (a peer gone, a timeout) rather than from a bug?"
+    if isinstance(e, getattr(dist, 'DistError', ())): return True   # NCCL's; gloo's are plain `RuntimeError`s
+    return bool(re.search(r'gloo|nccl|connection|clos(ed|ure)|reset by peer|timed? ?out', str(e), re.I))
+
+def _lost_text(e:BaseException|None=None)->str:
+    "Which process was lost, in words ('process 1 of 2 died'); else what `e` says (a timeout, a closed connection); '' if nothing is known."
+    world, rank = _group['world'], _group['rank']
+    timeout = e is not None and re.search(r'timed? ?out', str(e), re.I)
+    for wait in range(1 if e is None or timeout else 10):   # a closed connection: its process may take a moment to end
+        if lost := lost_peers(): return ', '.join(f'process {r} of {world} {how}' for r, how in lost.items())
+        if wait < 9: time.sleep(0.1)
+    if e is None: return ''
+    if timeout: return f"no answer from the other processes in {_group['timeout']:g} minutes (the timeout)"
+    return f"{f'process {1 - rank} of 2' if world == 2 else 'another process'} left (it failed, or is stopping)"
+
+def _peer_lost(e:BaseException)->PeerLost:
+    _stop['lost'] = _stop['lost'] or _lost_text(e)
+    return PeerLost(_stop['lost'])
+
+@contextmanager
+def _collective():
+    "Around every collective of this page: none for a process that is stopping; `PeerLost` when a peer is gone."
+    if stopping(): raise PeerLost(f"{_stop['lost'] or _stop['signal']}: this process is stopping and joins no more collectives")
+    try: yield
+    except RuntimeError as e:
+        if isinstance(e, PeerLost) or not _is_comm_error(e): raise
+        raise _peer_lost(e) from e
+
+# %% ../nbs/00b_distributed.ipynb #e11bace8
+def _on_stop_signal(signum, frame):
+    "SIGINT or SIGTERM: the first raises where the process is; later ones are noted and ignored while it cleans up."
+    if os.getpid() != _group['pid']:   # a process forked from this one (a loader worker): its parent stops it
+        if signum == signal.SIGTERM: os._exit(128 + signum)
+        return
+    first = not stopping()
+    _stop['signal'] = _stop['signal'] or signal.Signals(signum).name
+    if not first: return
+    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated()
+
+def _catch_stop_signals()->dict|None:
+    "Send SIGINT and SIGTERM to `_on_stop_signal` (from the main thread only); the handlers replaced."
+    _stop.update(signal=None, lost=None); _group['pid'] = os.getpid()
+    if threading.current_thread() is not threading.main_thread(): return None
+    return {s: signal.signal(s, _on_stop_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+
+def _meet(timeout:float):
+    "Note every process's (host, pid), to name the one that is lost."
+    peers = [None] * dist.get_world_size()
+    dist.all_gather_object(peers, (socket.gethostname(), os.getpid()))
+    _group.update(peers=peers, rank=dist.get_rank(), world=len(peers), timeout=timeout)
+
+# %% ../nbs/00b_distributed.ipynb #05556687
+def why_stopped(e:BaseException)->tuple[str, int]:
+    "What stopped this process (`e`: Ctrl-C's `KeyboardInterrupt`, `Terminated`, `PeerLost`, a loader worker's death), in a few words, and the exit status for it: Ctrl-C 130, a lost peer 1, SIGTERM 143."
+    rank, world = _group['rank'], _group['world']
+    me = f' (process {rank} of {world})' if world > 1 else ''
+    if _stop['signal'] == 'SIGINT' or not (stopping() or isinstance(e, (PeerLost, Terminated))): return f'interrupted{me}', 130
+    lost = _stop['lost'] or (str(e) if isinstance(e, PeerLost) else '') or _lost_text()
+    if lost: return f'{lost}, process {rank} stopped too', 1
+    return f'stopped by SIGTERM{me}', 143
 
 # %% ../nbs/00b_distributed.ipynb #8ee20902
 def _comm_device()->torch.device:
@@ -71,10 +176,7 @@ def _comm_device()->torch.device:
 def barrier():
     "Wait until every process gets here (nothing to wait for in a single process)."
     if not is_distributed(): return
-    try: dist.barrier(device_ids=[torch.cuda.current_device()] if dist.get_backend() == 'nccl' else None)
-    except RuntimeError as e:
-        raise RuntimeError(f'process {dist.get_rank()} stopped waiting for the others at a barrier: one of them failed, '
-                           f'hangs or is slower than the timeout of `distributed()` ({e})') from None
+    with _collective(): dist.barrier(device_ids=[torch.cuda.current_device()] if dist.get_backend() == 'nccl' else None)
 
 @contextmanager
 def main_first():
@@ -83,7 +185,7 @@ def main_first():
     if not is_main(): barrier()
     try: yield
     finally:
-        if is_main(): barrier()
+        if is_main() and not stopping(): barrier()   # an interrupted rank 0 leaves: the others see `PeerLost`
 
 def save_on_main(obj, path:str|Path)->Path:
     "`atomic_save` from rank 0 only; returns once every process can read the file."
@@ -96,7 +198,7 @@ def all_reduce_sum(x):
     "The sum of `x` (a number, NumPy array or tensor) over all processes, on every process; `x` itself in a single process."
     if not is_distributed(): return x
     t = (x.detach().clone() if torch.is_tensor(x) else torch.as_tensor(np.asarray(x, dtype=np.float64))).to(_comm_device())
-    dist.all_reduce(t)
+    with _collective(): dist.all_reduce(t)
     if torch.is_tensor(x): return t.to(x.device)
     return float(t) if np.ndim(x) == 0 else t.cpu().numpy()
 
@@ -107,16 +209,17 @@ def all_true(flag:bool)->bool:
 def broadcast_tensors(tensors):
     "Copy rank 0's values into `tensors` (e.g. a model's buffers), in place, in every process."
     if not is_distributed(): return
-    for t in tensors:
-        c = t.detach().to(_comm_device())
-        dist.broadcast(c, src=0)
-        if c is not t: t.data.copy_(c)
+    with _collective():
+        for t in tensors:
+            c = t.detach().to(_comm_device())
+            dist.broadcast(c, src=0)
+            if c is not t: t.data.copy_(c)
 
 def broadcast_object(obj):
     "Rank 0's `obj` (anything picklable), in every process."
     if not is_distributed(): return obj
     box = [obj]
-    dist.broadcast_object_list(box, src=0, device=_comm_device())
+    with _collective(): dist.broadcast_object_list(box, src=0, device=_comm_device())
     return box[0]
 
 # %% ../nbs/00b_distributed.ipynb #4893f49e
@@ -163,7 +266,7 @@ def gather_eval(batches:list, # this process's outputs, one tensor per batch of 
     x = torch.cat(batches) if batches else torch.zeros(0)
     if not _shardable(dl): return x
     parts = [None] * rank_world()[1]
-    dist.all_gather_object(parts, x.cpu())
+    with _collective(): dist.all_gather_object(parts, x.cpu())
     shard, batches = BatchShard(len(dl.dataset), dl.batch_size, 0, len(parts)), {}
     for rank, part in enumerate(parts):
         if len(shard.mine(rank)): batches.update(zip(shard.mine(rank), part.split(shard.sizes(rank))))

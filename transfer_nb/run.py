@@ -27,6 +27,7 @@ from .models import *
 from .conv_learner import *
 from .progressive import fit_sizes
 from .interpret import tta_probs
+from .export import *   # for what it adds to the learner: `learn.export`
 from .planet import *
 from .outputs import *
 from .report import *
