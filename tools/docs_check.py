@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {
     '01a_transforms': [("'side_on (the lesson)'", 'image'), ('diffs.to_frame()', 'table'), ("'RandomFlip(p=1)'", 'image')],
     '01d_data': [('mdata.show_batch(8)', 'image')],
-    '02e_sample_cifar': [('ax.imshow(draw_cifar(k, 32, seed=i))', 'image')],
+    '94_sample_cifar': [('ax.imshow(draw_cifar(k, 32, seed=i))', 'image')],
     '04_lr_finder': [('plot_lr_find(lrs, c, ax=ax)', 'image'), ('learn.sched.plot();', 'image')],
     '05_sgdr': [('plot_sgdr(', 'image'), ('learn.sched.plot_lr();', 'image'), ('learn.sched.plot_loss(', 'image')],
     '03b_schedule': [('plot_schedules(', 'image')],
@@ -34,7 +34,7 @@ REQUIRED = {
     '10_planet': [('data.show_batch(8)', 'image'), ('scores', 'table'), ('per_class_f2(tta', 'table')],
     '12b_distributed': [("'2 processes, bs 8 each'", 'table'), ('table = pd.DataFrame', 'table')],
     '14_ablation': [('summary.style', 'table'), ('ax.errorbar(', 'image')],
-    '03e_learner': [("changes = pd.DataFrame", 'table'), ('learn.sched.plot_loss(', 'image')],
+    '03h_learner': [("changes = pd.DataFrame", 'table'), ('learn.sched.plot_loss(', 'image')],
     '13_course': [("plt.imshow(skimage.transform.resize(cam", 'image'), ("for name, l in losses.items()", 'image'),
                   ("plots(data.trn_ds.denorm(x)", 'image')],
     '11b_train': [("for ax, f in zip(axs, ['confusion_matrix.png'", 'image'), ("res['stages']", 'table')],

@@ -7,10 +7,13 @@ from .images import *
 from .labels import *
 from .data import *
 from .sample_data import *
-from .callback import *
+from .callback.core import *
 from .schedule import *
 from .metrics import *
-from .callbacks import *
+from .callback.training import *
+from .callback.progress import *
+from .callback.distributed import *
+from .callback.checkpoints import *
 from .learner import *
 from .lr_finder import *
 from .sgdr import *

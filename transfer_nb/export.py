@@ -20,6 +20,7 @@ from .transforms import *
 from .images import read_image, find_bad_images
 from .data import image_files
 from .learner import Learner
+from .callback.progress import bars_wanted
 from . import models
 
 # %% auto #0
@@ -209,7 +210,7 @@ def predict_to_csv(model:str|Path, # a file from `learn.export` (`transfer-nb pl
     bad = find_bad_images(files)
     keep = [i for i, f in enumerate(files) if f not in bad]
     good, names = [files[i] for i in keep], [names[i] for i in keep]
-    probs = pred.get_preds(good, bs=bs, tta=tta, progress=progress or progress_bar)
+    probs = pred.get_preds(good, bs=bs, tta=tta, progress=progress or (progress_bar if bars_wanted() else None))   # no bar frames in a log file
     if pred.is_multi:
         df = pd.DataFrame(dict(image_name=[str(Path(n).with_suffix('')) for n in names], tags=[' '.join(pred.decode(p)[0]) for p in probs]))
     else:

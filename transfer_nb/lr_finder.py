@@ -13,9 +13,9 @@ import numpy as np
 from fastcore.basics import patch, store_attr
 
 from .core import *
-from .callback import *
+from .callback.core import *
 from .schedule import *
-from .callbacks import *
+from .callback.progress import *
 from .learner import *
 
 # %% auto #0

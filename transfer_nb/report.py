@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .core import atomic_path
-from .callback import Callback
+from .callback.core import Callback
 from .lr_finder import LRFinder
 
 # %% ../nbs/10d_report.ipynb #8bca4799

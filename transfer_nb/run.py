@@ -21,7 +21,7 @@ from .images import *
 from .data import *
 from .sample_data.planet import make_planet_sample, planet_tags
 from .metrics import *
-from .callbacks import *
+from .callback.training import *
 from .lr_finder import SuggestedLRs
 from .models import *
 from .conv_learner import *

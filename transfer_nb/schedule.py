@@ -6,15 +6,16 @@ Docs: https://transfer-nb.github.io/transfer_nb/schedule.html.md"""
 
 # %% ../nbs/03b_schedule.ipynb #796d471e
 from __future__ import annotations
-import math
+import math, warnings
+from types import SimpleNamespace
 import numpy as np
 from fastcore.basics import store_attr
 
-from .callback import Callback
+from .callback.core import Callback
 
 # %% auto #0
 __all__ = ['cycle_epochs', 'lr_sweep', 'sgdr_lrs', 'clr_lrs', 'one_cycle_lrs', 'schedule_curves', 'plot_schedules', 'ScheduledLR',
-           'ConstantLR', 'SGDR', 'CLR', 'OneCycle']
+           'ConstantLR', 'SGDR', 'CLR', 'OneCycle', 'DecoupledWD']
 
 # %% ../nbs/03b_schedule.ipynb #8f41176a
 def cycle_epochs(n_cycle:int, cycle_len:int|None=None, cycle_mult:float=1)->list:
@@ -167,3 +168,38 @@ class OneCycle(ScheduledLR):
     def schedule(self):
         l = self.learn
         return one_cycle_lrs(l.base_lrs, l.n_epoch * l.n_iter, self.pct_start, self.div, self.div_final)
+
+# %% ../nbs/03b_schedule.ipynb #595921ba
+class DecoupledWD(Callback):
+    "Weight decay outside the optimizer, scaled by the scheduled lr: before each step `w -= wd * lr * w` (fastai 0.7's `use_wd_sched`, as AdamW)."
+    order = 0
+    def __init__(self, epochs:list, # epochs of each cycle, from `cycle_epochs`
+                 norm_wds:bool=False, # divide `wd` by sqrt(batches in the current cycle)
+                 wds_sched_mult=None): # `f(callback) -> multiplier` of `wd`, called every batch
+        self.epochs, self.norm_wds, self.wds_sched_mult = epochs, norm_wds, wds_sched_mult
+    def before_fit(self):
+        l = self.learn
+        self.wds = np.zeros(len(l.layer_groups)) if l.base_wds is None else np.asarray(l.base_wds, dtype=float)
+        if not self.wds.any(): warnings.warn('use_wd_sched=True but the weight decays are 0: pass them with `wds=`')
+        self.cycle_of_epoch = np.repeat(self.epochs, self.epochs)
+        l.set_opt_wds(np.zeros(len(self.wds)))  # the optimizer must not decay them again
+    def current_wds(self)->np.ndarray:
+        "This batch's weight decay per layer group."
+        l, wds = self.learn, self.wds
+        if self.norm_wds: wds = wds / math.sqrt(l.n_iter * self.cycle_of_epoch[min(l.epoch, len(self.cycle_of_epoch) - 1)])
+        return wds * (self.wds_sched_mult(self) if self.wds_sched_mult is not None else 1.)
+    def after_backward(self):
+        for g, wd in zip(self.learn.opt.param_groups, self.current_wds()):
+            if wd == 0: continue
+            for p in g['params']:
+                if p.grad is not None: p.data.mul_(1 - wd * g['lr'])
+    def after_fit(self): self.learn.set_opt_wds(self.wds)
+    # what fastai 0.7's `WeightDecaySchedule` showed `wds_sched_mult`, e.g. `lambda cb: np.array(cb.layer_opt.lrs) / cb.init_lrs`
+    @property
+    def layer_opt(self):
+        "This batch's learning rates (`.lrs`) and weight decays (`.wds`) per layer group, as fastai 0.7's `LayerOptimizer` held them."
+        return SimpleNamespace(lrs=[g['lr'] for g in self.learn.opt.param_groups], wds=list(self.wds))
+    @property
+    def init_lrs(self)->np.ndarray:
+        "The learning rates the fit was given, per layer group (before any schedule)."
+        return np.asarray(self.learn.base_lrs, dtype=float)
