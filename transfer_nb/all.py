@@ -8,7 +8,7 @@ from .labels import *
 from .data import *
 from .sample_data import *
 from .callback.core import *
-from .schedule import *
+from .callback.schedule import *
 from .metrics import *
 from .callback.training import *
 from .callback.progress import *

@@ -189,11 +189,11 @@ def _score_folders(probs:np.ndarray, names:list[str], classes:list[str], out:Pat
     "Accuracy and a confusion-matrix plot when every image sits in a sub-folder named after one of `classes`."
     labels = [n.split('/')[0] if '/' in n else None for n in names]
     if not names or any(l not in classes for l in labels): return {}
-    from transfer_nb.interpret import plot_confusion_matrix
     import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
     y, pred = np.array([classes.index(l) for l in labels]), probs.argmax(1)
-    cm = np.zeros((len(classes), len(classes)), int); np.add.at(cm, (y, pred), 1)
-    ax = plot_confusion_matrix(cm, classes)
+    cm = confusion_matrix(y, pred, labels=range(len(classes)))
+    ax = ConfusionMatrixDisplay(cm, display_labels=classes).plot(cmap='Blues', colorbar=False, xticks_rotation=45).ax_
     fig = out.with_name(out.stem + '_confusion.png')
     with atomic_path(fig) as tmp: ax.figure.savefig(tmp, dpi=100, format='png', bbox_inches='tight')
     plt.close(ax.figure)

@@ -19,7 +19,7 @@ from fastcore.basics import patch, listify
 from .core import *
 from .distributed import *
 from .callback.core import *
-from .schedule import *
+from .callback.schedule import *
 from .metrics import *
 from .callback.training import *
 from .callback.progress import *

@@ -14,7 +14,7 @@ from fastcore.basics import patch, store_attr
 
 from .core import *
 from .callback.core import *
-from .schedule import *
+from .callback.schedule import *
 from .callback.progress import *
 from .learner import *
 
@@ -113,6 +113,7 @@ class _Cycle:
 class LRFinder(ScheduledLR):
     "LR range test: a `ScheduledLR` that grows every group's lr each training batch (`lr_sweep`), keeping their ratios; stops when the loss diverges."
     order = 70  # after `Recorder` (50): the diverging loss is recorded; before `TerminateOnNaN` (90): NaN ends quietly
+    range_test = True  # its fit tests lrs, it does not train: run reports leave it out (`RunLog`)
     def __init__(self, start_lrs, # one start lr per layer group (or a number)
                  end_lr:float=10., # the last group's lr after `num_it` steps
                  num_it:int|None=None, # iterations (default: one epoch); the training loader is cycled if needed

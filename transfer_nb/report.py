@@ -15,7 +15,6 @@ import pandas as pd
 
 from .core import atomic_path
 from .callback.core import Callback
-from .lr_finder import LRFinder
 
 # %% ../nbs/10d_report.ipynb #8bca4799
 def fit_stage(learn)->str:
@@ -31,7 +30,7 @@ class RunLog(Callback):
     def before_fit(self): self.stage = fit_stage(self.learn)
     def after_fit(self):
         l, s = self.learn, self.learn.sched
-        if s is None or any(isinstance(cb, LRFinder) for cb in l.cbs): return  # the LR finder's test epoch is not a stage
+        if s is None or any(getattr(cb, 'range_test', False) for cb in l.cbs): return  # the LR finder's test epoch is not a stage
         self.n_fit += 1
         sz, it0, fit = getattr(l.data, 'sz', None), len(self.iters), self.n_fit
         self.iters += [dict(iteration=it0 + i, lrs=list(lr), loss=loss) for i, (lr, loss) in enumerate(zip(s.group_lrs, s.raw_losses))]

@@ -13,7 +13,7 @@ import torch
 from fastcore.basics import patch, listify
 
 from .core import *
-from .schedule import *
+from .callback.schedule import *
 from .learner import *
 
 # %% auto #0

@@ -1,2 +1,2 @@
-"The training loop's callbacks, by family: the base class and events (`core`), device, precision and safety (`training`), the recorder and progress (`progress`), snapshots (`checkpoints`) and several processes (`distributed`)."
+"The training loop's callbacks, by family: the base class and events (`core`), the learning-rate schedules (`schedule`), device, precision and safety (`training`), the recorder and progress (`progress`), snapshots (`checkpoints`) and several processes (`distributed`)."
 from .core import *
