@@ -141,9 +141,9 @@ def main():
     for (start, what), (end, _) in zip(marks, marks[1:]):
         if what == 'between fits' and end - start < 0.5: continue
         inside = [(mb, busy) for t, mb, busy in sampler.samples if start <= t <= end]
-        peak = max((mb for mb, _ in inside), default=float('nan'))
+        peak = max((mb for mb, _ in inside), default=None)   # None: a phase shorter than the sampling interval
         row = dict(phase='TTA, thresholds, outputs' if what == 'between fits' and end == t1 else what,
-                   seconds=round(end - start, 1), peak_mb=round(peak))
+                   seconds=round(end - start, 1), peak_mb=None if peak is None else round(peak))
         if gpu: row['gpu_busy'] = round(statistics.mean(b for _, b in inside if b is not None) / 100, 3) if any(b is not None for _, b in inside) else None
         rows.append(row)
     print(pd.DataFrame(rows).to_string(index=False))
