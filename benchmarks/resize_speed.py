@@ -1,7 +1,7 @@
 """How much faster is a small-size epoch read from `data.resize` copies than from the full-size images?
 
 Lesson 2 trains Planet at 64 px first and reads those epochs from copies down-sized once (`data.resize(int(sz * 1.3),
-'tmp')`), so that the full-size JPEGs are not decoded and scaled down again at every epoch. Notebook 01b prints one
+'tmp')`), so that the full-size JPEGs are not decoded and scaled down again at every epoch. Notebook 01f (`data`) prints one
 such measurement on its tiny sample and asserts nothing about it; this script measures it on 256 px Planet-format chips
 (synthetic: real chips, with more texture, may decode more slowly).
 
