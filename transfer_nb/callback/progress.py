@@ -11,13 +11,14 @@ import math, sys, time
 import numpy as np
 from fastcore.basics import patch
 from fastprogress.fastprogress import IN_NOTEBOOK, master_bar, progress_bar, format_time
+from tqdm import tqdm
 
 from ..core import *
 from ..distributed import *
 from .core import *
 
 # %% auto #0
-__all__ = ['Recorder', 'bars_wanted', 'ProgressCallback']
+__all__ = ['Recorder', 'ProgressCallback', 'bars_wanted', 'TerminalBar', 'batch_bar']
 
 # %% ../../nbs/03d_progress.ipynb #5f9b9193
 def _metric_name(m)->str: return getattr(m, '__name__', None) or type(m).__name__
@@ -94,32 +95,38 @@ def plot_loss(self:Recorder, n_skip:int=10, n_skip_end:int=5, # iterations left 
     return ax
 
 # %% ../../nbs/03d_progress.ipynb #5032acb2
-def bars_wanted()->bool:
-    "Draw progress bars? In a notebook or on a terminal only. (fastprogress's own test is true in every console: it looks up `sys.stdout.isatty` without calling it.)"
-    return bool(IN_NOTEBOOK or getattr(sys.stdout, 'isatty', lambda: False)())
-
 def _cell(v:float)->str:
     "A number for the epoch table: 6 decimals, or 6 significant digits when large (columns must not run together)."
     return f'{v:.6f}' if abs(v) < 1e4 else f'{v:.6g}'
 
 class ProgressCallback(Callback):
-    "Progress bars over the epochs and batches (in a notebook or on a terminal) and one printed table row per epoch, taken from `learn.sched` (from rank 0 only, under `torchrun`)."
+    "Progress bars over the epochs and batches (where `bars_wanted`) and one printed table row per epoch on standard output, taken from `learn.sched` (from rank 0 only, under `torchrun`)."
     order, pbar, mbar = 60, None, None
     def before_fit(self):
-        self.rows, self.widths = 0, None
-        self.mbar = master_bar(range(self.learn.n_epoch)) if is_main() and bars_wanted() else None
+        self.rows, self.widths, self.pbar, self.mbar = 0, None, None, None
+        if not (is_main() and bars_wanted()): return
+        n = self.learn.n_epoch
+        self.mbar = master_bar(range(n)) if IN_NOTEBOOK else TerminalBar(n, 'epochs')
     def before_epoch(self):
         if self.mbar is not None: self.mbar.update(self.learn.epoch)
+    def _end_bar(self):
+        if isinstance(self.pbar, TerminalBar): self.pbar.close()
     def _bar(self):
-        if self.mbar is not None: self.pbar = progress_bar(self.learn.dl, parent=self.mbar, leave=False); self.pbar.update(0)
+        if self.mbar is None: return
+        self._end_bar()
+        if IN_NOTEBOOK: self.pbar = progress_bar(self.learn.dl, parent=self.mbar, leave=False)
+        else: self.pbar = TerminalBar(len(self.learn.dl), 'train' if self.learn.training else 'valid')
+        self.pbar.update(0)
     before_train = before_validate = _bar
     def after_batch(self):
         if self.pbar is not None: self.pbar.update(self.learn.iter + 1)
     def _write(self, cells:list):
-        "One row of the table: through the bar, which keeps it above the bars, or printed as one plain line."
-        if self.mbar is not None: return self.mbar.write(cells, table=True)
+        "One row of the table: through a notebook's bar (which shows it above the bars), or one plain line on standard output (above a terminal's bars)."
+        if self.mbar is not None and IN_NOTEBOOK: return self.mbar.write(cells, table=True)
         if self.widths is None: self.widths = [max(8, len(c)) for c in cells]
-        print('  '.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip(), flush=True)
+        line = '  '.join(c.ljust(w) for c, w in zip(cells, self.widths)).rstrip()
+        if self.mbar is not None: self.mbar.write(line)
+        else: print(line, flush=True)
     def after_epoch(self):
         s = self.learn.sched
         if not is_main() or s is None or not s.trn_losses: return
@@ -128,5 +135,32 @@ class ProgressCallback(Callback):
         self.rows += 1
     def after_fit(self):
         if self.learn.fit_exc is not None and self.pbar is not None: self.pbar.on_interrupt()
+        self._end_bar()
         if self.mbar is not None: self.mbar.on_iter_end()
         self.mbar = self.pbar = None
+
+# %% ../../nbs/03d_progress.ipynb #220e0c1c
+def _is_terminal(f)->bool: return bool(getattr(f, 'isatty', lambda: False)())
+
+def bars_wanted()->bool:
+    "Draw progress bars? In a notebook, or when standard error, where a terminal's bars go, is a terminal. (fastprogress's own test is true in every console: it looks up `sys.stdout.isatty` without calling it.)"
+    return bool(IN_NOTEBOOK or _is_terminal(sys.stderr))
+
+# %% ../../nbs/03d_progress.ipynb #aed7afba
+class TerminalBar:
+    "A progress bar on standard error (tqdm's), updated as fastprogress's are, with the count done so far; `write` prints a line on standard output above it."
+    def __init__(self, total:int, desc:str='', leave:bool=False):
+        self.bar = tqdm(total=total, desc=desc, leave=leave, file=sys.stderr, dynamic_ncols=True)
+    def update(self, done:int): self.bar.update(done - self.bar.n)
+    def close(self): self.bar.close()
+    on_interrupt = on_iter_end = close   # fastprogress's names for the end of a bar
+    @staticmethod
+    def write(line:str):
+        tqdm.write(line, file=sys.stdout); sys.stdout.flush()
+
+# %% ../../nbs/03d_progress.ipynb #254c9c98
+def batch_bar(items, total:int|None=None):
+    "`items` in a progress bar where one is wanted (`bars_wanted`): fastprogress's in a notebook, tqdm's on standard error on a terminal; elsewhere `items` as they are."
+    if not bars_wanted(): return items
+    if IN_NOTEBOOK: return progress_bar(items, total=total, leave=False)
+    return tqdm(items, total=total, leave=False, file=sys.stderr, dynamic_ncols=True)
