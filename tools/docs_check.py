@@ -23,6 +23,7 @@ REQUIRED = {
     '01a_augment': [("'RandomFlip(p=1)'", 'image')],
     '01b_transforms': [("'side_on (the lesson)'", 'image'), ('diffs.to_frame()', 'table')],
     '01f_data': [('mdata.show_batch(8)', 'image')],
+    '90_sample_draw': [('panels = {', 'image')],
     '94_sample_cifar': [('ax.imshow(draw_cifar(k, 32, seed=i))', 'image')],
     '04_lr_finder': [('plot_lr_find(lrs, c, ax=ax)', 'image'), ('learn.sched.plot();', 'image')],
     '05_sgdr': [('plot_sgdr(', 'image'), ('learn.sched.plot_lr();', 'image'), ('learn.sched.plot_loss(', 'image')],

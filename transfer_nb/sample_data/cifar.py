@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from ..core import atomic_path
-from .draw import _finish, _jit, _one_blas_thread, _ready, _run, _save_text, _smooth, _version
-from .planet import _check_counts
-from .scenes import _Scene, _check_difficulty, _pick, _stream
+from .draw import mark_complete, jitter_color, one_blas_thread, sample_ready, run_jobs, save_text, smooth_field, SAMPLE_VERSION
+from .planet import check_counts
+from .scenes import SceneCanvas, check_difficulty, pick_color, rng_stream
 
 # %% auto #0
 __all__ = ['cifar10_classes', 'draw_cifar', 'make_cifar10_sample']
@@ -48,55 +48,55 @@ _skies = np.float32([[(.25, .45, .80), (.65, .80, .95)], [(.50, .55, .62), (.80,
 
 def _fill(c, rng, top, bottom, y0=0., y1=1.01, tex=.06):
     "Paint the band `y0..y1` with a vertical gradient from `top` to `bottom`, textured."
-    t, n = np.clip((c.y - y0) / (y1 - y0), 0, 1), 1 + tex * _smooth(c, rng, 10)
+    t, n = np.clip((c.y - y0) / (y1 - y0), 0, 1), 1 + tex * smooth_field(c, rng, 10)
     c.paint([(top[ch] + (bottom[ch] - top[ch]) * t) * n for ch in range(3)], np.clip((c.y - y0) * c.size + .5, 0, 1) * (c.y < y1))
 
 def _sky(c, rng, horizon=1.):
     "Sky fading towards the `horizon`, with soft clouds."
-    top, low = (_jit(rng, col, .05) for col in _skies[rng.integers(len(_skies))])
+    top, low = (jitter_color(rng, col, .05) for col in _skies[rng.integers(len(_skies))])
     _fill(c, rng, top, low, 0, horizon, 0)
-    c.paint(_jit(rng, (.96, .96, .96), .02), np.clip(_smooth(c, rng, 3) - rng.uniform(.6, 1.6), 0, .8))
+    c.paint(jitter_color(rng, (.96, .96, .96), .02), np.clip(smooth_field(c, rng, 3) - rng.uniform(.6, 1.6), 0, .8))
 
 def _land(palette, lo, hi):
     "A backdrop: sky above a horizon between `lo` and `hi`, textured ground of a colour from `palette` below."
     def draw(c, rng):
-        h = rng.uniform(lo, hi); _sky(c, rng, h); col = _pick(rng, np.float32(palette))
+        h = rng.uniform(lo, hi); _sky(c, rng, h); col = pick_color(rng, np.float32(palette))
         _fill(c, rng, col * .85, col * 1.1, h, tex=.1)
     return draw
 
 def _road(c, rng):
     "Sky, a grass verge, then a grey road with a dashed line."
     h = rng.uniform(.38, .5); _sky(c, rng, h)
-    _fill(c, rng, _jit(rng, (.35, .45, .25), .1), _jit(rng, (.4, .5, .28), .1), h)
-    r, grey = h + rng.uniform(.05, .12), _jit(rng, (.38, .38, .40), .15)
+    _fill(c, rng, jitter_color(rng, (.35, .45, .25), .1), jitter_color(rng, (.4, .5, .28), .1), h)
+    r, grey = h + rng.uniform(.05, .12), jitter_color(rng, (.38, .38, .40), .15)
     _fill(c, rng, grey * .9, grey * 1.1, r, tex=.04)
-    c.paint(_jit(rng, (.9, .88, .7), .05), (np.abs(c.y - (r + 1) / 2) < .012) & ((c.x + rng.random()) * 5 % 1 < .5))
+    c.paint(jitter_color(rng, (.9, .88, .7), .05), (np.abs(c.y - (r + 1) / 2) < .012) & ((c.x + rng.random()) * 5 % 1 < .5))
 
 def _indoor(c, rng):
     "A plain wall and a wooden or carpeted floor."
     f = rng.uniform(.55, .75)
-    _fill(c, rng, _pick(rng, np.float32([(.85, .80, .68), (.72, .76, .80), (.80, .70, .62), (.66, .60, .52)])), _jit(rng, (.75, .72, .65), .1), 0, f, .03)
-    _fill(c, rng, _pick(rng, np.float32([(.55, .38, .22), (.68, .52, .34), (.45, .30, .28), (.55, .55, .58)])), _jit(rng, (.6, .45, .3), .1), f, tex=.12)
+    _fill(c, rng, pick_color(rng, np.float32([(.85, .80, .68), (.72, .76, .80), (.80, .70, .62), (.66, .60, .52)])), jitter_color(rng, (.75, .72, .65), .1), 0, f, .03)
+    _fill(c, rng, pick_color(rng, np.float32([(.55, .38, .22), (.68, .52, .34), (.45, .30, .28), (.55, .55, .58)])), jitter_color(rng, (.6, .45, .3), .1), f, tex=.12)
 
 def _forest(c, rng):
     "Dark foliage, tree trunks and a floor of leaves."
-    _fill(c, rng, _jit(rng, (.18, .30, .16), .1), _jit(rng, (.25, .35, .18), .1), 0, tex=.35)
-    for x in rng.uniform(0, 1, rng.integers(3, 7)): c.paint(_jit(rng, (.22, .17, .12), .1), np.abs(c.x - x) < rng.uniform(.02, .05))
-    _fill(c, rng, _jit(rng, (.40, .35, .20), .1), _jit(rng, (.35, .30, .18), .1), rng.uniform(.65, .8), tex=.2)
+    _fill(c, rng, jitter_color(rng, (.18, .30, .16), .1), jitter_color(rng, (.25, .35, .18), .1), 0, tex=.35)
+    for x in rng.uniform(0, 1, rng.integers(3, 7)): c.paint(jitter_color(rng, (.22, .17, .12), .1), np.abs(c.x - x) < rng.uniform(.02, .05))
+    _fill(c, rng, jitter_color(rng, (.40, .35, .20), .1), jitter_color(rng, (.35, .30, .18), .1), rng.uniform(.65, .8), tex=.2)
 
 def _water(c, rng):
     "Sky above the sea, and lines of ripples."
     h = rng.uniform(.3, .45); _sky(c, rng, h)
-    col = _pick(rng, np.float32([(.15, .30, .50), (.20, .40, .55), (.12, .25, .35)]))
+    col = pick_color(rng, np.float32([(.15, .30, .50), (.20, .40, .55), (.12, .25, .35)]))
     _fill(c, rng, col * 1.2, col * .8, h, tex=.05)
-    c.paint(_jit(rng, (.8, .85, .9), .05), (c.y > h + .02) * (np.sin(c.y * rng.uniform(60, 90) + 3 * _smooth(c, rng, 6)) > .85) * .5)
+    c.paint(jitter_color(rng, (.8, .85, .9), .05), (c.y > h + .02) * (np.sin(c.y * rng.uniform(60, 90) + 3 * smooth_field(c, rng, 6)) > .85) * .5)
 
 def _pond(c, rng):
     "Murky pond water with lily pads."
-    _fill(c, rng, _jit(rng, (.16, .22, .24), .12), _jit(rng, (.12, .18, .20), .12), 0, tex=.25)
+    _fill(c, rng, jitter_color(rng, (.16, .22, .24), .12), jitter_color(rng, (.12, .18, .20), .12), 0, tex=.25)
     for _ in range(rng.integers(2, 5)):
         px, py, r = rng.uniform(0, 1), rng.uniform(.3, 1), rng.uniform(.12, .3)
-        c.paint(_pick(rng, np.float32([(.22, .42, .16), (.28, .45, .20), (.20, .36, .18)])), _ell(c.x, c.y, px, py, r, r * .6))
+        c.paint(pick_color(rng, np.float32([(.22, .42, .16), (.28, .45, .20), (.20, .36, .18)])), _ell(c.x, c.y, px, py, r, r * .6))
 
 _backdrops = {'sky': _sky, 'road': _road, 'indoor': _indoor, 'forest': _forest, 'water': _water, 'pond': _pond,
               'grass': _land([(.30, .55, .20), (.40, .60, .25), (.28, .48, .18)], .25, .45),
@@ -111,27 +111,27 @@ def _airplane(c, rng, col, cx, cy, s):
     x, y = _frame(c, cx, cy, s * 1.1, rng.uniform(-.5, .5)); ay, sw = np.abs(y), rng.uniform(0, .12)
     c.paint(col * .8, _poly(x, ay, (.08, 0), (-.1 - sw, .4), (-.18 - sw, .4), (-.12, 0)) | _poly(x, ay, (-.28, 0), (-.36 - sw / 2, .14), (-.41 - sw / 2, .14), (-.4, 0)))
     c.paint(col, _ell(x, y, 0, 0, .44, .06))
-    c.paint(_jit(rng, (.2, .25, .3)), _ell(x, y, .34, 0, .05, .025))
+    c.paint(jitter_color(rng, (.2, .25, .3)), _ell(x, y, .34, 0, .05, .025))
 
 def _automobile(c, rng, col, cx, cy, s):
     "Low and short: a body with a glazed cabin on top, two wheels."
     x, y = _frame(c, cx, cy + .05, s)
     c.paint(col, _box(x, y, -.34, .34, -.05, .1) | _poly(x, y, (-.2, -.04), (.14, -.04), (.07, -.17), (-.14, -.17)))
-    c.paint(_jit(rng, (.55, .65, .72), .08), _poly(x, y, (-.17, -.05), (.11, -.05), (.05, -.14), (-.12, -.14)) & (np.abs(x + .03) > .012))
-    c.paint(_jit(rng, (.95, .9, .6)), _box(x, y, .3, .34, -.03, .01))
+    c.paint(jitter_color(rng, (.55, .65, .72), .08), _poly(x, y, (-.17, -.05), (.11, -.05), (.05, -.14), (-.12, -.14)) & (np.abs(x + .03) > .012))
+    c.paint(jitter_color(rng, (.95, .9, .6)), _box(x, y, .3, .34, -.03, .01))
     _wheels(c, x, y, (-.2, .2), .1, .075)
 
 def _bird(c, rng, col, cx, cy, s):
     "A small bird: wings up in flight, or folded on a branch."
     x, y = _frame(c, cx, cy, s * .8)
     if rng.random() < .5:
-        c.paint(_jit(rng, (.35, .25, .15), .1), _seg(x, y, (-.6, .22 + rng.uniform(-.1, .1)), (.6, .14 + rng.uniform(-.1, .1)), .05))
+        c.paint(jitter_color(rng, (.35, .25, .15), .1), _seg(x, y, (-.6, .22 + rng.uniform(-.1, .1)), (.6, .14 + rng.uniform(-.1, .1)), .05))
         c.paint((.3, .25, .2), _seg(x, y, (-.02, .05), (-.03, .2), .02) | _seg(x, y, (.04, .05), (.05, .2), .02))
         wing = _ell(x, y, -.03, -.01, .13, .06)
     else: wing = _poly(x, y, (-.08, -.04), (.06, -.04), (-.16, -.32))
     c.paint(col * .75, _poly(x, y, (-.12, -.01), (-.34, -.08), (-.32, .05)))
     c.paint(col, _ell(x, y, 0, 0, .16, .09) | _ell(x, y, .14, -.08, .07, .07))
-    c.paint(_jit(rng, (.9, .7, .2)), _poly(x, y, (.19, -.1), (.29, -.07), (.19, -.05)))
+    c.paint(jitter_color(rng, (.9, .7, .2)), _poly(x, y, (.19, -.1), (.29, -.07), (.19, -.05)))
     c.paint((.05, .05, .05), _ell(x, y, .16, -.1, .015, .015))
     c.paint(col * .7, wing)
 
@@ -146,7 +146,7 @@ def _cat(c, rng, col, cx, cy, s):
     c.paint(col * .85, _seg(x, y, (-.2, -.02), (-.33, -.1), .045) | _seg(x, y, (-.33, -.1), (-.36, -.28), .045))
     ears = _poly(x, y, (.17, -.14), (.19, -.27), (.25, -.17)) | _poly(x, y, (.25, -.17), (.31, -.26), (.32, -.13))
     _animal(c, x, y, col, (.22, .085), (-.17, -.12, .13, .18), .17, .045, _seg(x, y, (.16, -.02), (.22, -.08), .08) | _ell(x, y, .24, -.1, .085, .08) | ears)
-    c.paint(_jit(rng, (.55, .75, .25)), _ell(x, y, .29, -.12, .018, .014))
+    c.paint(jitter_color(rng, (.55, .75, .25)), _ell(x, y, .29, -.12, .018, .014))
 
 def _deer(c, rng, col, cx, cy, s):
     "Slim legs, a raised neck, branching antlers."
@@ -155,7 +155,7 @@ def _deer(c, rng, col, cx, cy, s):
     head = _seg(x, y, (.22, -.22), (.31, -.19), .07) | _poly(x, y, (.19, -.24), (.14, -.31), (.22, -.26))
     _animal(c, x, y, col, (.2, .09), (-.15, -.1, .11, .15), .32, .035, _seg(x, y, (.13, -.02), (.22, -.2), .08) | head)
     for a in (-1, 1):
-        c.paint(_jit(rng, (.75, .65, .5), .08), _seg(x, y, (.22, -.25), (.22 + .08 * a, -.45), .025) |
+        c.paint(jitter_color(rng, (.75, .65, .5), .08), _seg(x, y, (.22, -.25), (.22 + .08 * a, -.45), .025) |
                 _seg(x, y, (.22 + .04 * a, -.35), (.22 + .12 * a, -.37), .02) | _seg(x, y, (.22 + .07 * a, -.42), (.22 + .14 * a, -.48), .02))
 
 def _dog(c, rng, col, cx, cy, s):
@@ -186,20 +186,20 @@ def _horse(c, rng, col, cx, cy, s):
 def _ship(c, rng, col, cx, cy, s):
     "A hull with a pointed bow, a white superstructure with portholes, a funnel."
     x, y = _frame(c, cx, cy + .08, s * 1.1)
-    c.paint(_jit(rng, (.92, .92, .9), .04), _box(x, y, -.28, .05, -.18, -.06) | _box(x, y, -.2, -.02, -.26, -.17))
-    c.paint(_jit(rng, (.15, .2, .3), .1), (np.abs(y + .13) < .012) & _box(x, y, -.27, .04, -.2, 0) & (x * 40 % 1 < .5))
-    c.paint(_pick(rng, np.float32([(.8, .3, .15), (.15, .15, .15), (.9, .75, .2)])), _box(x, y, -.17, -.08, -.38, -.24))
+    c.paint(jitter_color(rng, (.92, .92, .9), .04), _box(x, y, -.28, .05, -.18, -.06) | _box(x, y, -.2, -.02, -.26, -.17))
+    c.paint(jitter_color(rng, (.15, .2, .3), .1), (np.abs(y + .13) < .012) & _box(x, y, -.27, .04, -.2, 0) & (x * 40 % 1 < .5))
+    c.paint(pick_color(rng, np.float32([(.8, .3, .15), (.15, .15, .15), (.9, .75, .2)])), _box(x, y, -.17, -.08, -.38, -.24))
     c.paint(col, _poly(x, y, (-.44, -.07), (.48, -.09), (.36, .05), (-.4, .05)))
     c.paint(col * .6, _box(x, y, -.44, .48, -.08, -.06))
 
 def _truck(c, rng, col, cx, cy, s):
     "Long and tall: a cargo box behind a cab, three wheels."
     x, y = _frame(c, cx, cy, s * 1.1)
-    cargo = _pick(rng, np.float32([(.9, .9, .88), (.7, .7, .72), (.45, .5, .55)]), .05) if rng.random() < .6 else col * .8
+    cargo = pick_color(rng, np.float32([(.9, .9, .88), (.7, .7, .72), (.45, .5, .55)]), .05) if rng.random() < .6 else col * .8
     c.paint(cargo, _box(x, y, -.44, .15, -.3, .08))
     c.paint((.15, .15, .15), _box(x, y, -.44, .38, .06, .1))
     c.paint(col, _box(x, y, .18, .4, -.2, .1) | _box(x, y, .15, .2, -.12, .08))
-    c.paint(_jit(rng, (.55, .65, .72), .08), _box(x, y, .27, .38, -.17, -.06))
+    c.paint(jitter_color(rng, (.55, .65, .72), .08), _box(x, y, .27, .38, -.17, -.06))
     _wheels(c, x, y, (-.32, -.16, .28), .11, .07)
 
 # %% ../../nbs/94_sample_cifar.ipynb #bf6a3e5a
@@ -232,17 +232,17 @@ def draw_cifar(cls:str, # one of `cifar10_classes`
               )->np.ndarray:
     "A `size` x `size` x 3 uint8 picture of a `cls` on a backdrop typical of it, placed, sized, mirrored and coloured by `seed`."
     if cls not in _cifar_drawers: raise ValueError(f"Unknown CIFAR-10 class {cls!r}; expected one of {cifar10_classes}")
-    size, difficulty = _check_size(size), _check_difficulty(difficulty)
-    with _one_blas_thread(): return _draw_cifar(cls, size, seed, difficulty)
+    size, difficulty = _check_size(size), check_difficulty(difficulty)
+    with one_blas_thread(): return _draw_cifar(cls, size, seed, difficulty)
 
 def _draw_cifar(cls, size, seed, difficulty=0.):
-    rng, hard = np.random.default_rng(seed), _stream(seed, 1 + cifar10_classes.index(cls))  # hard cases: a stream of their own
+    rng, hard = np.random.default_rng(seed), rng_stream(seed, 1 + cifar10_classes.index(cls))  # hard cases: a stream of their own
     others = [k for k in cifar10_classes if k != cls]
     scene, pal, extra = (others[hard.integers(len(others))] if hard.random() < difficulty else cls for _ in range(3))
-    c = _Scene(size)
+    c = SceneCanvas(size)
     _backdrops[_scenery[scene][rng.integers(len(_scenery[scene]))]](c, rng)
-    if extra != cls: _cifar_drawers[extra](c, hard, _pick(hard, _palettes[extra]), *hard.uniform((.1, .25, .45), (.9, .75, .65)))
-    _cifar_drawers[cls](c, rng, _pick(rng, _palettes[pal], .08), *rng.uniform((.4, .42, .8), (.6, .58, 1.15)))  # centre x, y; scale
+    if extra != cls: _cifar_drawers[extra](c, hard, pick_color(hard, _palettes[extra]), *hard.uniform((.1, .25, .45), (.9, .75, .65)))
+    _cifar_drawers[cls](c, rng, pick_color(rng, _palettes[pal], .08), *rng.uniform((.4, .42, .8), (.6, .58, 1.15)))  # centre x, y; scale
     if rng.random() < .5: c.img = c.img[:, :, ::-1]  # facing left
     return c.result(rng)
 
@@ -259,15 +259,15 @@ def make_cifar10_sample(path:str|Path, # folder to write (created if needed)
                         difficulty:float=0. # 0: easy; towards 1, backdrops, palettes and second objects of other classes
                        )->Path:
     "Write (or reuse) the CIFAR-10 layout under `path`: `train/<class>/<i>.png`, `test/<class>/<i>.png`, `labels.txt`, `train.csv`; return `path`."
-    _check_counts(n_per_class=n_per_class, n_test=n_test, seed=seed)
-    size, difficulty, path = _check_size(size), _check_difficulty(difficulty), Path(path)
-    meta = dict(kind='cifar10', version=_version, n_per_class=n_per_class, n_test=n_test, size=size, seed=seed, difficulty=difficulty)
+    check_counts(n_per_class=n_per_class, n_test=n_test, seed=seed)
+    size, difficulty, path = _check_size(size), check_difficulty(difficulty), Path(path)
+    meta = dict(kind='cifar10', version=SAMPLE_VERSION, n_per_class=n_per_class, n_test=n_test, size=size, seed=seed, difficulty=difficulty)
     pictures = [(f'{split}/{k}/{i}.png', k, (seed, s, j, i)) for s, (split, n) in enumerate([('train', n_per_class), ('test', n_test)])
                 for j, k in enumerate(cifar10_classes) for i in range(n)]
-    if _ready(path, meta, [f for f, _, _ in pictures] + ['labels.txt', 'train.csv'], ['train', 'test']): return path
-    with _one_blas_thread():
-        _run([lambda f=f, k=k, s=s: _save_png(_draw_cifar(k, size, s, difficulty), path / f) for f, k, s in pictures])
-    _save_text(''.join(f'{k}\n' for k in cifar10_classes), path / 'labels.txt')
-    _save_text('file,label\n' + ''.join(f'{f[6:]},{k}\n' for f, k, _ in pictures if f.startswith('train/')), path / 'train.csv')   # for `from_csv(PATH, 'train', ...)`
-    _finish(path, meta)
+    if sample_ready(path, meta, [f for f, _, _ in pictures] + ['labels.txt', 'train.csv'], ['train', 'test']): return path
+    with one_blas_thread():
+        run_jobs([lambda f=f, k=k, s=s: _save_png(_draw_cifar(k, size, s, difficulty), path / f) for f, k, s in pictures])
+    save_text(''.join(f'{k}\n' for k in cifar10_classes), path / 'labels.txt')
+    save_text('file,label\n' + ''.join(f'{f[6:]},{k}\n' for f, k, _ in pictures if f.startswith('train/')), path / 'train.csv')   # for `from_csv(PATH, 'train', ...)`
+    mark_complete(path, meta)
     return path

@@ -16,7 +16,9 @@ from PIL import Image
 from ..core import atomic_path, worker_count
 
 # %% auto #0
-__all__ = []
+__all__ = ['REF_PX', 'MANIFEST', 'SAMPLE_VERSION', 'one_blas_thread', 'smooth_field', 'blob_opacity', 'band_share',
+           'disc_opacity', 'meander_offset', 'jitter_color', 'canvas_to_uint8', 'Chip', 'save_jpg', 'save_text',
+           'sample_ready', 'mark_complete', 'run_jobs']
 
 # %% ../../nbs/90_sample_draw.ipynb #1bb56a0b
 @functools.cache
@@ -27,7 +29,7 @@ def _blas_controller():
     return ThreadpoolController()
 
 @contextmanager
-def _one_blas_thread():
+def one_blas_thread():
     "Limit NumPy's BLAS to one thread inside the block (its threads only slow down the small products here)."
     ctl = _blas_controller()
     if ctl is None: yield; return
@@ -43,38 +45,38 @@ def _spline(size, cells, off):
     for k in range(4): U[r, i + k] = w[k]
     return U
 
-def _smooth(c, rng, cells):
+def smooth_field(c, rng, cells):
     "A smooth random field (mean 0, variance 1 at every pixel) with blobs about `256/cells` px across."
     g = rng.standard_normal((cells + 4, cells + 4), dtype=np.float32)
     return _spline(c.size, cells, rng.random()) @ g @ _spline(c.size, cells, rng.random()).T
 
-def _blobs(c, rng, cells, cover, soft=.25):
+def blob_opacity(c, rng, cells, cover, soft=.25):
     "Opacity of irregular blobs covering `cover` of the chip: the field cut at its quantile, so never zero."
-    z = _smooth(c, rng, cells)
+    z = smooth_field(c, rng, cells)
     probe = z[::max(c.size // 64, 1), ::max(c.size // 64, 1)].ravel()  # quantile of a 64x64 subsample: plenty
     k = min(max(round(cover * probe.size), 1), probe.size)
     z -= np.partition(probe, probe.size - k)[probe.size - k]; z /= soft; z += .5
     return np.clip(z, 0, 1, out=z)
 
-def _band(d, width, px):
+def band_share(d, width, px):
     "Share of each pixel (`px` wide) covered by a band `width` wide, given the signed distance `d` to its centre line."
     return np.clip((np.minimum(d + px / 2, width / 2) - np.maximum(d - px / 2, -width / 2)) / px, 0, None)
 
-def _disc(d, rad, soft):
+def disc_opacity(d, rad, soft):
     "Opacity of a disc of radius `rad` given the distance `d` to its centre, with an edge `soft` px wide."
     return np.clip((rad - d) / soft + .5, 0, 1)
 
-def _meander(rng, u, amp, wavelength):
+def meander_offset(rng, u, amp, wavelength):
     "Sideways offset of a wavy centre line at positions `u` along it."
     k = 2 * np.pi / wavelength
     return amp * (np.sin(k * u + rng.uniform(0, 2 * np.pi)) + .4 * np.sin(2.3 * k * u + rng.uniform(0, 2 * np.pi)))
 
-def _jit(rng, color, s=.04):
+def jitter_color(rng, color, s=.04):
     "`color` made a little brighter or darker, with a smaller random change of hue."
     return np.clip(np.float32(color) * (1 + rng.normal(0, s) + rng.normal(0, s / 3, 3)).astype(np.float32), 0, 1)
 
 # %% ../../nbs/90_sample_draw.ipynb #df7228c8
-def _to_uint8(img, rng):
+def canvas_to_uint8(img, rng):
     "The `3 x H x W` float canvas as an `H x W x 3` uint8 image, after a random exposure change and sensor noise."
     gain = (255 * rng.uniform(.92, 1.08) * (1 + rng.normal(0, .02, 3))).astype(np.float32)
     noise = rng.random(img.shape[1:], dtype=np.float32); noise -= .5; noise *= 10  # std ~3 grey levels
@@ -85,12 +87,12 @@ def _to_uint8(img, rng):
     return out
 
 # %% ../../nbs/90_sample_draw.ipynb #4fa2b810
-_R = 256  # reference chip size: every length in the drawing code is in pixels of a 256-px chip
+REF_PX = 256  # reference chip size: every length in the drawing code is in pixels of a 256-px chip
 
-class _Chip:
+class Chip:
     "A float canvas (3 colour planes) with pixel-centre coordinates in reference pixels."
     def __init__(self, size):
-        self.size, self.px = size, _R / size
+        self.size, self.px = size, REF_PX / size
         c = (np.arange(size, dtype=np.float32) + .5) * self.px
         self.y, self.x = c[:, None], c[None, :]
         self.img = np.zeros((3, size, size), np.float32)
@@ -104,14 +106,14 @@ class _Chip:
 
     def frame(self, rng, margin=.2, r=None):
         "Coordinates `(u, v)` along and across a random direction through a random point (within `r` px of it)."
-        th = rng.uniform(0, 2 * np.pi); cx, cy = rng.uniform(margin * _R, (1 - margin) * _R, 2)
+        th = rng.uniform(0, 2 * np.pi); cx, cy = rng.uniform(margin * REF_PX, (1 - margin) * REF_PX, 2)
         sl, y, x = self.window(cx, cy, r) if r else (None, self.y, self.x)
         dx, dy = x - cx, y - cy
         return dx * np.cos(th) + dy * np.sin(th), dy * np.cos(th) - dx * np.sin(th), sl
 
     def strip(self, rng, half, margin=.2):
         "Coordinates `(u, v)` and flat indices of the pixels within `half` px of a random line."
-        th = rng.uniform(0, 2 * np.pi); cx, cy = rng.uniform(margin * _R, (1 - margin) * _R, 2)
+        th = rng.uniform(0, 2 * np.pi); cx, cy = rng.uniform(margin * REF_PX, (1 - margin) * REF_PX, 2)
         cs, sn = np.cos(th), np.sin(th)
         v = (self.y - cy) * cs - (self.x - cx) * sn
         idx = np.flatnonzero(np.abs(v) < half + self.px)
@@ -129,22 +131,23 @@ class _Chip:
             x += alpha * (color[ch] - x)
 
 # %% ../../nbs/90_sample_draw.ipynb #854afb70
-_manifest = 'sample_manifest.json'
-_version = 1  # bump when the drawing changes, so old samples are regenerated
+MANIFEST = 'sample_manifest.json'
+SAMPLE_VERSION = 1  # bump when the drawing changes, so old samples are regenerated
 
-def _save_jpg(arr, fn):
+def save_jpg(arr, fn):
     "Write `arr` atomically as a baseline JPEG: the same quality and subsampling for every image, no metadata."
     with atomic_path(fn) as tmp: Image.fromarray(arr, 'RGB').save(tmp, 'JPEG', quality=90, subsampling=2)
 
-def _save_text(text, fn):
+def save_text(text, fn):
+    "Write `text` atomically to `fn`, with Unix line ends on every platform."
     with atomic_path(fn) as tmp:
         with open(tmp, 'w', newline='\n') as f: f.write(text)
 
 def _read_manifest(path):
-    try: return json.loads((path / _manifest).read_text())
+    try: return json.loads((path / MANIFEST).read_text())
     except (OSError, ValueError): return None
 
-def _ready(path, meta, files, image_dirs):
+def sample_ready(path, meta, files, image_dirs):
     "True if `path` holds the finished sample `meta`; otherwise mark it unfinished and remove stale images."
     meta = json.loads(json.dumps(meta))
     old = _read_manifest(path)
@@ -154,20 +157,22 @@ def _ready(path, meta, files, image_dirs):
     if stale and old is None:
         raise FileExistsError(f"{path} holds files that no sample made, e.g. {stale[0]!r} ({len(stale)} in all): "
                               "pass an empty folder, or one a previous sample was written to.")
-    _save_text(json.dumps({**meta, 'complete': False}, sort_keys=True), path / _manifest)
+    save_text(json.dumps({**meta, 'complete': False}, sort_keys=True), path / MANIFEST)
     for f in stale: (path / f).unlink()
     for d in image_dirs:  # drop emptied folders too: an empty class folder would read as a class with no images
         for sub in sorted((p for p in (path / d).rglob('*') if p.is_dir()), reverse=True):
             if not any(sub.iterdir()): sub.rmdir()
     return False
 
-def _finish(path, meta): _save_text(json.dumps({**meta, 'complete': True}, sort_keys=True), path / _manifest)
+def mark_complete(path, meta):
+    "Record in the manifest that the sample `meta` in `path` is finished: the next `sample_ready` returns True."
+    save_text(json.dumps({**meta, 'complete': True}, sort_keys=True), path / MANIFEST)
 
 def _n_workers():
     "Threads for drawing: two when the machine has a core to spare, else one (on a busy 2-core box threads only contend)."
     return worker_count(cap=2, spare=1)
 
-def _run(jobs, n_workers=None):
+def run_jobs(jobs, n_workers=None):
     "Run the callables `jobs` on a few threads (NumPy and JPEG encoding release the GIL); stop at the first error."
     with ThreadPoolExecutor(n_workers or _n_workers()) as ex:
         futs = [ex.submit(j) for j in jobs]

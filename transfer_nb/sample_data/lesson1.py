@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .draw import _version
-from .planet import _check_counts, _round_counts
-from .scenes import _check_difficulty, _check_size, _class_kinds, _scene_jobs, _write_scenes
+from .draw import SAMPLE_VERSION
+from .planet import check_counts, round_counts
+from .scenes import check_difficulty, check_size, class_kinds, scene_jobs, write_scenes
 
 # %% auto #0
 __all__ = ['dog_breeds', 'make_dogscats_sample', 'make_dogbreeds_sample']
@@ -29,17 +29,17 @@ def make_dogscats_sample(path:str|Path, # folder to write (created if needed)
                          difficulty:float=.4 # as in `make_scenes_sample`: a handful of mistakes (calibrated below)
                         )->Path:
     "Write (or reuse) lesson 1's layout under `path`: `train/{cats,dogs}/cat.<n>.jpg|dog.<n>.jpg`, `valid/...`, `test1/<n>.jpg`."
-    _check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
+    check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
     if isinstance(kinds, str) or len(kinds) != 2: raise ValueError(f"kinds must be two kinds of scene (the cats', the dogs'), got {kinds!r}")
-    kinds = _class_kinds(dict(zip(['cats', 'dogs'], kinds)))
-    size, difficulty = _check_size(size), _check_difficulty(difficulty)
+    kinds = class_kinds(dict(zip(['cats', 'dogs'], kinds)))
+    size, difficulty = check_size(size), check_difficulty(difficulty)
     path = Path(path)
-    meta = dict(kind='dogscats', version=_version, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
+    meta = dict(kind='dogscats', version=SAMPLE_VERSION, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
                 size=size, classes=kinds, seed=seed, difficulty=difficulty)
     def fname(split, n, i):  # Kaggle numbers cats and dogs apart, 0 up; the test images 1 up
         return f'test1/{i + 1}.jpg' if split == 'test' else f'{split}/{n}/{n[:-1]}.{i + (n_per_class if split == "valid" else 0)}.jpg'
-    pictures = [(fname(split, n, i), k, s) for split, n, i, k, s in _scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
-    return _write_scenes(path, meta, pictures, ['train', 'valid', 'test1'], size, kinds, difficulty)
+    pictures = [(fname(split, n, i), k, s) for split, n, i, k, s in scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
+    return write_scenes(path, meta, pictures, ['train', 'valid', 'test1'], size, kinds, difficulty)
 
 # %% ../../nbs/93_sample_lesson1.ipynb #5d000011
 dog_breeds = ['scottish_deerhound', 'beagle', 'pug', 'siberian_husky', 'golden_retriever', 'chihuahua']  # Kaggle's spelling
@@ -60,22 +60,22 @@ def make_dogbreeds_sample(path:str|Path, # folder to write (created if needed)
                           imbalance:float=2. # the first breed is this many times as common as the last
                          )->Path:
     "Write (or reuse) Kaggle's dog-breed layout under `path`: `train/<id>.jpg`, `labels.csv`, `test/<id>.jpg`, `sample_submission.csv`."
-    _check_counts(n_train=n_train, n_test=n_test, seed=seed)
-    kinds = _class_kinds(breeds)
+    check_counts(n_train=n_train, n_test=n_test, seed=seed)
+    kinds = class_kinds(breeds)
     bad = [b for b in kinds if not re.fullmatch(r'[\w.-]+', b)]
     if bad: raise ValueError(f"breed names go into CSV headers and labels: letters, digits, '_', '.', '-' only, got {bad}")
-    size, difficulty = _check_size(size), _check_difficulty(difficulty)
+    size, difficulty = check_size(size), check_difficulty(difficulty)
     if not isinstance(imbalance, (int, float, np.number)) or not imbalance >= 1: raise ValueError(f"imbalance must be at least 1, got {imbalance!r}")
     path = Path(path)
-    meta = dict(kind='dogbreeds', version=_version, n_train=n_train, n_test=n_test, size=size, breeds=kinds, seed=seed,
+    meta = dict(kind='dogbreeds', version=SAMPLE_VERSION, n_train=n_train, n_test=n_test, size=size, breeds=kinds, seed=seed,
                 difficulty=difficulty, imbalance=float(imbalance))
     names, weights = list(kinds), np.linspace(imbalance, 1, len(kinds))
     ids, rng = _hex_ids(np.random.default_rng((seed, 6)), n_train + n_test), np.random.default_rng((seed, 7))
-    trn = list(zip(ids[:n_train], rng.permutation(np.repeat(names, _round_counts(n_train, weights)))))
-    tst = list(zip(ids[n_train:], rng.permutation(np.repeat(names, _round_counts(n_test, weights)))))
+    trn = list(zip(ids[:n_train], rng.permutation(np.repeat(names, round_counts(n_train, weights)))))
+    tst = list(zip(ids[n_train:], rng.permutation(np.repeat(names, round_counts(n_test, weights)))))
     pictures = [(f'{folder}/{i}.jpg', kinds[b], (seed, s, k)) for folder, s, rows in [('train', 4, trn), ('test', 5, tst)]
                 for k, (i, b) in enumerate(rows)]
     p = ','.join([str(1 / len(names))] * len(names))
     texts = {'labels.csv': 'id,breed\n' + ''.join(f'{i},{b}\n' for i, b in sorted(trn)),
              'sample_submission.csv': f"id,{','.join(sorted(names))}\n" + ''.join(f'{i},{p}\n' for i, _ in sorted(tst))}
-    return _write_scenes(path, meta, pictures, ['train', 'test'], size, kinds, difficulty, texts)
+    return write_scenes(path, meta, pictures, ['train', 'test'], size, kinds, difficulty, texts)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .draw import _R, _Chip, _band, _blobs, _disc, _finish, _jit, _meander, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version
+from .draw import REF_PX, Chip, band_share, blob_opacity, disc_opacity, mark_complete, jitter_color, meander_offset, one_blas_thread, sample_ready, run_jobs, save_jpg, save_text, smooth_field, canvas_to_uint8, SAMPLE_VERSION
 
 # %% auto #0
 __all__ = ['planet_shares', 'planet_tags', 'weather_tags', 'land_tags', 'planet_looks', 'kaggle_placeholder',
@@ -26,14 +26,15 @@ planet_tags = sorted(planet_shares)  # the 17 tags, sorted (Planet's own spellin
 weather_tags = ['clear', 'cloudy', 'haze', 'partly_cloudy']  # exactly one of these per chip
 land_tags = [t for t in planet_tags if t not in weather_tags]
 
-# %% ../../nbs/91_sample_planet.ipynb #a077d058
-def _round_counts(n, shares):
+# %% ../../nbs/91_sample_planet.ipynb #c96567c1
+def round_counts(n, shares):
     "Integer counts summing to `n`, proportional to `shares` (largest remainders get the leftovers)."
     exact = n * np.asarray(shares, float) / np.sum(shares)
     k = np.floor(exact).astype(np.int64)
     k[np.argsort(k - exact, kind='stable')[:n - k.sum()]] += 1
     return k
 
+# %% ../../nbs/91_sample_planet.ipynb #a077d058
 def sample_planet_tags(n:int, # how many chips
                        seed:int|tuple=0, # seed (or tuple of ints) of the random stream
                        ensure_all:bool=True # when `n >= 17`, every tag is given to at least one chip
@@ -41,7 +42,7 @@ def sample_planet_tags(n:int, # how many chips
     "Draw `n` sorted tag lists with Planet's tag shares: one weather tag each, nothing else on a `cloudy` chip."
     rng = np.random.default_rng(seed)
     ensure = ensure_all and n >= len(planet_tags)
-    kw = _round_counts(n, [planet_shares[t] for t in weather_tags])
+    kw = round_counts(n, [planet_shares[t] for t in weather_tags])
     if ensure:
         for w in np.flatnonzero(kw == 0): kw[w] += 1; kw[np.argmax(kw)] -= 1
     weather = rng.permutation(np.repeat(np.arange(len(weather_tags)), kw))
@@ -86,31 +87,31 @@ def _planet_look(difficulty):
 # %% ../../nbs/91_sample_planet.ipynb #d67037b9
 def _ground(c, rng, forest):
     "Base cover: dark green canopy with crown-sized texture for `primary`, smooth olive-tan scrub otherwise."
-    if forest: base, amp, tex = _jit(rng, (.16, .27, .13), .02), .035, _smooth(c, rng, 6) + 1.4 * _smooth(c, rng, 36)
-    else:      base, amp, tex = _jit(rng, (.52, .50, .36), .03), .04, _smooth(c, rng, 5) + .4 * _smooth(c, rng, 20)
+    if forest: base, amp, tex = jitter_color(rng, (.16, .27, .13), .02), .035, smooth_field(c, rng, 6) + 1.4 * smooth_field(c, rng, 36)
+    else:      base, amp, tex = jitter_color(rng, (.52, .50, .36), .03), .04, smooth_field(c, rng, 5) + .4 * smooth_field(c, rng, 20)
     for ch, k in enumerate((1, 1.4, .8)): np.multiply(tex, amp * k, out=c.img[ch]); c.img[ch] += base[ch]
 
 def _bare_ground(c, rng, look):
     "Brown patches of exposed soil."
-    c.paint(_jit(rng, (.57, .47, .35)), _blobs(c, rng, rng.integers(5, 10), rng.uniform(.04, .12)))
+    c.paint(jitter_color(rng, (.57, .47, .35)), blob_opacity(c, rng, rng.integers(5, 10), rng.uniform(.04, .12)))
 
 _field_colors = np.float32([(.55, .66, .36), (.76, .72, .46), (.70, .60, .44), (.82, .79, .64), (.62, .70, .45)])
 
 def _agriculture(c, rng, look):
     "A region of light rectangular fields on a rotated grid, with darker borders."
-    region = _blobs(c, rng, 3, rng.uniform(.25, .6), soft=.1).ravel()
+    region = blob_opacity(c, rng, 3, rng.uniform(.25, .6), soft=.1).ravel()
     at = np.flatnonzero(region)
     th = rng.uniform(0, 2 * np.pi); fw, fh = rng.uniform(18, 45, 2)
     x, y = c.x[0, at % c.size], c.y[at // c.size, 0]
     u, v = x * np.cos(th) + y * np.sin(th), y * np.cos(th) - x * np.sin(th)
     table = _field_colors[rng.integers(0, len(_field_colors), 256)] * (1 + rng.normal(0, .04, (256, 1))).astype(np.float32)
     cell = (np.floor(u / fw).astype(np.int64) % 16) * 16 + np.floor(v / fh).astype(np.int64) % 16
-    inner = .85 + .15 * _band(u % fw - fw / 2, fw - 1.5, c.px) * _band(v % fh - fh / 2, fh - 1.5, c.px)
+    inner = .85 + .15 * band_share(u % fw - fw / 2, fw - 1.5, c.px) * band_share(v % fh - fh / 2, fh - 1.5, c.px)
     c.paint([table[cell, ch] * inner for ch in range(3)], region[at], at)
 
 def _cultivation(c, rng, look):
     "Small irregular clearings scattered through the forest."
-    c.paint(_jit(rng, (.55, .55, .36)), _blobs(c, rng, rng.integers(14, 22), rng.uniform(.03, .07), soft=.3))
+    c.paint(jitter_color(rng, (.55, .55, .36)), blob_opacity(c, rng, rng.integers(14, 22), rng.uniform(.03, .07), soft=.3))
 
 def _blow_down(c, rng, look):
     "A pale flattened patch, streaked in the direction the wind laid the trees."
@@ -119,33 +120,33 @@ def _blow_down(c, rng, look):
     ang = np.arctan2(v, u)
     wobble = 1 + .12 * np.sin(2 * ang + rng.uniform(0, 6.3)) + .08 * np.sin(3 * ang + rng.uniform(0, 6.3))
     streak = .5 + .5 * np.sin(2 * np.pi * u / rng.uniform(3, 5))
-    c.paint(_jit(rng, (.52, .57, .42)), _disc(np.sqrt(u * u + v * v), rad * wobble, 3) * (.75 + .25 * streak), sl)
+    c.paint(jitter_color(rng, (.52, .57, .42)), disc_opacity(np.sqrt(u * u + v * v), rad * wobble, 3) * (.75 + .25 * streak), sl)
 
 def _slash_burn(c, rng, look):
     "A dark burned patch with a plume of grey smoke drifting away from it."
     u, v, sl = c.frame(rng, margin=.2, r=130)
     rad = rng.uniform(10, 22)
-    c.paint(_jit(rng, (.13, .11, .10), .02), _disc(np.sqrt(u * u + v * v) * (1 + .2 * np.sin(3 * np.arctan2(v, u))), rad, 2), sl)
+    c.paint(jitter_color(rng, (.13, .11, .10), .02), disc_opacity(np.sqrt(u * u + v * v) * (1 + .2 * np.sin(3 * np.arctan2(v, u))), rad, 2), sl)
     up = np.maximum(u, 0)
     plume = np.clip(up / 40, 0, 1) * np.exp(-up / 45) * np.exp(-(v / (rad * .6 + .15 * up)) ** 2)
     c.paint((.72, .72, .72), np.minimum(1.4 * plume, .6), sl)
 
 def _blooming(c, rng, look):
     "Scattered bright flowering crowns (2-3 px dots) in part of the forest."
-    dots = _smooth(c, rng, 80); dots -= 1.8; dots /= .4
-    c.paint(_jit(rng, (.86, .78, .72), .03), np.clip(dots, 0, 1) * _blobs(c, rng, 4, rng.uniform(.3, .6), soft=.3))
+    dots = smooth_field(c, rng, 80); dots -= 1.8; dots /= .4
+    c.paint(jitter_color(rng, (.86, .78, .72), .03), np.clip(dots, 0, 1) * blob_opacity(c, rng, 4, rng.uniform(.3, .6), soft=.3))
 
 def _selective_logging(c, rng, look):
     "Thin, short brown tracks (`look.track_width`) winding through the forest, with tiny clearings beside them."
-    col = _jit(rng, (.46, .36, .24), .02)
+    col = jitter_color(rng, (.46, .36, .24), .02)
     for _ in range(rng.integers(2, 5)):
         length = rng.uniform(50, 120)
         u, v, sl = c.frame(rng, margin=.25, r=length / 2 + 12)
-        track = _band(v - _meander(rng, u, rng.uniform(2, 8), rng.uniform(40, 90)), rng.uniform(*look.track_width), c.px)
+        track = band_share(v - meander_offset(rng, u, rng.uniform(2, 8), rng.uniform(40, 90)), rng.uniform(*look.track_width), c.px)
         c.paint(col, track * np.clip(length / 2 - np.abs(u), 0, c.px) / c.px, sl)
         for _ in range(rng.integers(1, 4)):
             p = rng.uniform(-length / 2, length / 2)
-            c.paint(col, _disc(np.sqrt((u - p) ** 2 + (v - rng.normal(0, 3)) ** 2), rng.uniform(1.5, 3), c.px), sl)
+            c.paint(col, disc_opacity(np.sqrt((u - p) ** 2 + (v - rng.normal(0, 3)) ** 2), rng.uniform(1.5, 3), c.px), sl)
 
 def _artisinal_mine(c, rng, look):
     "A string of small orange-brown pits (`look.pit_radius`), some holding turquoise water."
@@ -153,8 +154,8 @@ def _artisinal_mine(c, rng, look):
     for k in range(rng.integers(4, 9)):
         d = np.sqrt((u - rng.uniform(-45, 45)) ** 2 + (v - rng.normal(0, 6)) ** 2)
         rad = rng.uniform(*look.pit_radius)
-        c.paint(_jit(rng, (.74, .52, .33)), _disc(d, rad, c.px), sl)
-        if k % 2: c.paint(_jit(rng, (.35, .62, .58)), _disc(d, rad / 2, c.px), sl)
+        c.paint(jitter_color(rng, (.74, .52, .33)), disc_opacity(d, rad, c.px), sl)
+        if k % 2: c.paint(jitter_color(rng, (.35, .62, .58)), disc_opacity(d, rad / 2, c.px), sl)
 
 def _conventional_mine(c, rng, look):
     "One grey open pit (`look.open_pit_radius`: large in 'lesson', small in 'hard') with concentric terraces."
@@ -162,40 +163,40 @@ def _conventional_mine(c, rng, look):
     u, v, sl = c.frame(rng, margin=.2, r=1.3 * rad)
     r = np.sqrt(u * u + v * v)
     rings = .85 + .15 * np.cos(2 * np.pi * r / rng.uniform(4, 7))
-    col = _jit(rng, (.57, .56, .54), .03)
-    c.paint([col[ch] * rings for ch in range(3)], _disc(r * (1 + .1 * np.sin(2 * np.arctan2(v, u))), rad, 2), sl)
+    col = jitter_color(rng, (.57, .56, .54), .03)
+    c.paint([col[ch] * rings for ch in range(3)], disc_opacity(r * (1 + .1 * np.sin(2 * np.arctan2(v, u))), rad, 2), sl)
 
 # %% ../../nbs/91_sample_planet.ipynb #e0e3d69e
 def _water(c, rng, look):
     "A dark blue meandering river (5-16 px) with muddy banks, sometimes a lake too."
     width, amp = rng.uniform(5, 16), rng.uniform(5, 25)
     u, v, at = c.strip(rng, 1.4 * amp + width)
-    d = v - _meander(rng, u, amp, rng.uniform(80, 200))
-    col = _jit(rng, (.10, .21, .32), .03)
-    c.paint(_jit(rng, (.40, .42, .30)), _band(d, width + 3, c.px) * .6, at)
-    c.paint(col, _band(d, width, c.px), at)
-    if rng.random() < .3: c.paint(col, _blobs(c, rng, 4, rng.uniform(.03, .08), soft=.1))
+    d = v - meander_offset(rng, u, amp, rng.uniform(80, 200))
+    col = jitter_color(rng, (.10, .21, .32), .03)
+    c.paint(jitter_color(rng, (.40, .42, .30)), band_share(d, width + 3, c.px) * .6, at)
+    c.paint(col, band_share(d, width, c.px), at)
+    if rng.random() < .3: c.paint(col, blob_opacity(c, rng, 4, rng.uniform(.03, .08), soft=.1))
 
 def _road(c, rng, look):
     "One to three thin bright roads (`look.road_width`) crossing the chip."
     for _ in range(rng.integers(1, 4)):
         amp = rng.uniform(0, 8)
         u, v, at = c.strip(rng, 1.4 * amp + 2)
-        d = v - _meander(rng, u, amp, rng.uniform(150, 300))
-        c.paint(_jit(rng, (.80, .76, .68), .03), _band(d, rng.uniform(*look.road_width), c.px), at)
+        d = v - meander_offset(rng, u, amp, rng.uniform(150, 300))
+        c.paint(jitter_color(rng, (.80, .76, .68), .03), band_share(d, rng.uniform(*look.road_width), c.px), at)
 
 _roof_colors = np.float32([(.90, .89, .86), (.78, .48, .38), (.70, .70, .70)])
 
 def _habitation(c, rng, look):
     "One or two clusters of small square roofs (`look.roofs` of `look.roof_size`), each cluster on its own street-grid angle."
     for _ in range(rng.integers(1, 3)):
-        th = rng.uniform(0, np.pi / 2); cx, cy = rng.uniform(.15 * _R, .85 * _R, 2); spread = rng.uniform(8, 16)
+        th = rng.uniform(0, np.pi / 2); cx, cy = rng.uniform(.15 * REF_PX, .85 * REF_PX, 2); spread = rng.uniform(8, 16)
         for _ in range(rng.integers(*look.roofs)):
             su, sv, s = rng.normal(0, spread), rng.normal(0, spread), rng.uniform(*look.roof_size)
             rx, ry = cx + su * np.cos(th) - sv * np.sin(th), cy + su * np.sin(th) + sv * np.cos(th)
             sl, y, x = c.window(rx, ry, .75 * s + c.px)
             u, v = (x - rx) * np.cos(th) + (y - ry) * np.sin(th), (y - ry) * np.cos(th) - (x - rx) * np.sin(th)
-            c.paint(_jit(rng, _roof_colors[rng.integers(0, 3)], .03), _band(u, s, c.px) * _band(v, s, c.px), sl)
+            c.paint(jitter_color(rng, _roof_colors[rng.integers(0, 3)], .03), band_share(u, s, c.px) * band_share(v, s, c.px), sl)
 
 # %% ../../nbs/91_sample_planet.ipynb #a029e448
 def _shifted(a, dy, dx):
@@ -206,23 +207,23 @@ def _shifted(a, dy, dx):
 
 def _partly_cloudy(c, rng, look):
     "White cloud blobs (`look.cloud_cover` of the chip, `look.cloud_opacity` thick), each with its shadow beside it."
-    cloud = _blobs(c, rng, rng.integers(*look.cloud_cells), rng.uniform(*look.cloud_cover), soft=.5)
+    cloud = blob_opacity(c, rng, rng.integers(*look.cloud_cells), rng.uniform(*look.cloud_cover), soft=.5)
     a, dist = rng.uniform(0, 2 * np.pi), rng.uniform(6, 14) / c.px
-    col, tex = _jit(rng, (.93, .93, .94), .02), .85 + .15 * np.clip(_smooth(c, rng, 20), -1, 1)
+    col, tex = jitter_color(rng, (.93, .93, .94), .02), .85 + .15 * np.clip(smooth_field(c, rng, 20), -1, 1)
     thick = rng.uniform(*look.cloud_opacity)
     c.img *= 1 - .45 * thick * _shifted(cloud, int(round(dist * np.sin(a))), int(round(dist * np.cos(a))))
     c.paint(col, thick * cloud * tex)
 
 def _haze(c, rng, look):
     "A grey veil (`look.haze` opaque) that washes out contrast."
-    c.paint(_jit(rng, (.74, .75, .78), .02), np.clip(rng.uniform(*look.haze) + .08 * _smooth(c, rng, 3), 0, 1))
+    c.paint(jitter_color(rng, (.74, .75, .78), .02), np.clip(rng.uniform(*look.haze) + .08 * smooth_field(c, rng, 3), 0, 1))
 
 def _cloudy(c, rng, look):
     "Thick white-grey cloud (`look.cloudy` opaque) over (almost) everything, with gaps over `look.cloudy_gaps` of it."
-    a = np.clip(rng.uniform(*look.cloudy) + .08 * _smooth(c, rng, 4), 0, 1)
-    tex, col = 1 + .06 * _smooth(c, rng, 12), _jit(rng, (.86, .86, .88), .03)
+    a = np.clip(rng.uniform(*look.cloudy) + .08 * smooth_field(c, rng, 4), 0, 1)
+    tex, col = 1 + .06 * smooth_field(c, rng, 12), jitter_color(rng, (.86, .86, .88), .03)
     gaps = rng.uniform(*look.cloudy_gaps)
-    if gaps > 0: a *= 1 - _blobs(c, rng, 4, gaps, soft=.3)
+    if gaps > 0: a *= 1 - blob_opacity(c, rng, 4, gaps, soft=.3)
     c.paint([col[ch] * tex for ch in range(3)], a)
 
 def _clear(c, rng, look): "Nothing in the way."
@@ -232,7 +233,7 @@ def _light(c, rng, s):
     gain = 1 + rng.normal(0, s) + rng.normal(0, s / 2, 3)             # sun height and the sensor's colour balance
     lift = rng.uniform(0, s) * np.float32((.45, .55, .75))            # light scattered by the air: dark pixels lifted, bluish
     th, tilt = rng.uniform(0, 2 * np.pi), rng.uniform(-s, s)          # brighter towards one side
-    ramp = 1 + tilt * ((c.x - _R / 2) * np.cos(th) + (c.y - _R / 2) * np.sin(th)) / _R
+    ramp = 1 + tilt * ((c.x - REF_PX / 2) * np.cos(th) + (c.y - REF_PX / 2) * np.sin(th)) / REF_PX
     for ch in range(3): c.img[ch] *= gain[ch] * ramp; c.img[ch] += lift[ch]
 
 # %% ../../nbs/91_sample_planet.ipynb #bdf8cd73
@@ -254,23 +255,24 @@ def draw_planet_chip(tags:list[str]|str, # Planet tags to show (a list, or space
     if unknown: raise ValueError(f"Unknown Planet tag(s) {sorted(unknown)}; expected some of {planet_tags}")
     if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
     look = _planet_look(difficulty)
-    with _one_blas_thread(): return _draw_planet(tags, size, seed, look)
+    with one_blas_thread(): return _draw_planet(tags, size, seed, look)
 
 def _draw_planet(tags, size, seed, look):
     stream = lambda k: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))  # = SeedSequence(seed).spawn(..)[k]
-    c = _Chip(size)
+    c = Chip(size)
     _ground(c, stream(len(planet_tags) + 1), 'primary' in tags)
     for tag, draw in _planet_layers.items():
         if tag in tags: draw(c, stream(planet_tags.index(tag)), look)
     if look.light: _light(c, stream(len(planet_tags) + 2), look.light)
-    return _to_uint8(c.img, stream(len(planet_tags)))
+    return canvas_to_uint8(c.img, stream(len(planet_tags)))
+
+# %% ../../nbs/91_sample_planet.ipynb #f27ba762
+def check_counts(**kw):
+    for k, v in kw.items():
+        if not isinstance(v, (int, np.integer)) or v < 0: raise ValueError(f"{k} must be a non-negative int, got {v!r}")
 
 # %% ../../nbs/91_sample_planet.ipynb #27783a06
 kaggle_placeholder = 'primary clear agriculture road water'  # the tags Kaggle's sample submission gives every image
-
-def _check_counts(**kw):
-    for k, v in kw.items():
-        if not isinstance(v, (int, np.integer)) or v < 0: raise ValueError(f"{k} must be a non-negative int, got {v!r}")
 
 def make_planet_sample(path:str|Path, # folder to write (created if needed)
                        n_train:int=400, # labelled chips in `train-jpg/`
@@ -280,19 +282,19 @@ def make_planet_sample(path:str|Path, # folder to write (created if needed)
                        difficulty:str='lesson' # 'lesson' (plain signatures) or 'hard' (closer to the competition): see `planet_looks`
                       )->Path:
     "Write (or reuse) a synthetic dataset in Planet's Kaggle layout under `path`; return `path`."
-    _check_counts(n_train=n_train, n_test=n_test, seed=seed)
+    check_counts(n_train=n_train, n_test=n_test, seed=seed)
     if size < 8: raise ValueError(f"size must be at least 8 px, got {size}")
     path, look = Path(path), _planet_look(difficulty)
-    meta = dict(kind='planet', version=_version, n_train=n_train, n_test=n_test, size=size, seed=seed)
+    meta = dict(kind='planet', version=SAMPLE_VERSION, n_train=n_train, n_test=n_test, size=size, seed=seed)
     if difficulty != 'lesson': meta.update(difficulty=difficulty, look=asdict(look))  # 'lesson' samples keep their manifest
     train, test = [f'train_{i}' for i in range(n_train)], [f'test_{i}' for i in range(n_test)]
     files = [f'train-jpg/{n}.jpg' for n in train] + [f'test-jpg/{n}.jpg' for n in test] + ['train_v2.csv', 'sample_submission_v2.csv']
-    if _ready(path, meta, files, ['train-jpg', 'test-jpg']): return path
+    if sample_ready(path, meta, files, ['train-jpg', 'test-jpg']): return path
     tags = sample_planet_tags(n_train, seed=(seed, 0)) + sample_planet_tags(n_test, seed=(seed, 1), ensure_all=False)
     seeds = [(seed, 2, i) for i in range(n_train)] + [(seed, 3, i) for i in range(n_test)]
-    with _one_blas_thread():
-        _run([lambda t=t, s=s, f=f: _save_jpg(_draw_planet(t, size, s, look), path / f) for t, s, f in zip(tags, seeds, files)])
-    _save_text('image_name,tags\n' + ''.join(f"{n},{' '.join(t)}\n" for n, t in zip(train, tags)), path / 'train_v2.csv')
-    _save_text('image_name,tags\n' + ''.join(f'{n},{kaggle_placeholder}\n' for n in test), path / 'sample_submission_v2.csv')
-    _finish(path, meta)
+    with one_blas_thread():
+        run_jobs([lambda t=t, s=s, f=f: save_jpg(_draw_planet(t, size, s, look), path / f) for t, s, f in zip(tags, seeds, files)])
+    save_text('image_name,tags\n' + ''.join(f"{n},{' '.join(t)}\n" for n, t in zip(train, tags)), path / 'train_v2.csv')
+    save_text('image_name,tags\n' + ''.join(f'{n},{kaggle_placeholder}\n' for n in test), path / 'sample_submission_v2.csv')
+    mark_complete(path, meta)
     return path

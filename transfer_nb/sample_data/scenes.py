@@ -10,16 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .draw import _finish, _jit, _one_blas_thread, _ready, _run, _save_jpg, _save_text, _smooth, _to_uint8, _version
-from .planet import _check_counts
+from .draw import mark_complete, jitter_color, one_blas_thread, sample_ready, run_jobs, save_jpg, save_text, smooth_field, canvas_to_uint8, SAMPLE_VERSION
+from .planet import check_counts
 
 # %% auto #0
 __all__ = ['scene_classes', 'draw_scene', 'make_scenes_sample']
 
-# %% ../../nbs/92_sample_scenes.ipynb #aff06a83
-scene_classes = ['city', 'desert', 'forest', 'mountains', 'lake', 'fields']  # what `draw_scene` can draw (new kinds go last: a kind's place seeds its pictures)
-
-class _Scene:
+# %% ../../nbs/92_sample_scenes.ipynb #75d3481e
+class SceneCanvas:
     "A side-on canvas (3 colour planes) drawn at twice `size`, coordinates from 0 to 1, y pointing down."
     def __init__(self, size):
         self.out, self.size = size, 2 * size
@@ -41,21 +39,25 @@ class _Scene:
         "The scene (or its window `box` = `(top, left, height, width)` in output pixels) averaged down, with sensor noise, as `H x W x 3` uint8."
         top, left, h, w = box or (0, 0, self.out, self.out)
         small = self.img[:, 2 * top:2 * (top + h), 2 * left:2 * (left + w)].reshape(3, h, 2, w, 2).mean((2, 4))
-        return _to_uint8(np.ascontiguousarray(small), rng)
+        return canvas_to_uint8(np.ascontiguousarray(small), rng)
+
+# %% ../../nbs/92_sample_scenes.ipynb #43b71d6d
+def pick_color(rng, palette, s=.06): return jitter_color(rng, palette[rng.integers(len(palette))], s)
+
+# %% ../../nbs/92_sample_scenes.ipynb #aff06a83
+scene_classes = ['city', 'desert', 'forest', 'mountains', 'lake', 'fields']  # what `draw_scene` can draw (new kinds go last: a kind's place seeds its pictures)
 
 _skies = np.float32([[(.30, .50, .85), (.72, .83, .95)], [(.55, .57, .60), (.80, .80, .80)],   # (top, horizon):
                      [(.28, .26, .45), (.95, .63, .42)], [(.70, .74, .72), (.90, .88, .80)]])  # day, overcast, dusk, haze
 _grounds = np.float32([(.30, .48, .20), (.60, .55, .32), (.45, .36, .26), (.76, .67, .48), (.50, .50, .46)])
 
-def _pick(rng, palette, s=.06): return _jit(rng, palette[rng.integers(len(palette))], s)
-
 def _backdrop(c, rng, horizon):
     "Sky with a vertical gradient down to the `horizon`, and textured ground below it, colours shared by all classes."
-    top, bottom = (_jit(rng, col, .05) for col in _skies[rng.integers(len(_skies))])
+    top, bottom = (jitter_color(rng, col, .05) for col in _skies[rng.integers(len(_skies))])
     t = np.clip(c.y / horizon, 0, 1) ** .8
     for ch in range(3): c.img[ch][:] = top[ch] + (bottom[ch] - top[ch]) * t
-    tex = 1 + .07 * _smooth(c, rng, 12)
-    c.paint([_pick(rng, _grounds)[ch] * tex for ch in range(3)], np.clip((c.y - horizon) * c.size + .5, 0, 1))
+    tex = 1 + .07 * smooth_field(c, rng, 12)
+    c.paint([pick_color(rng, _grounds)[ch] * tex for ch in range(3)], np.clip((c.y - horizon) * c.size + .5, 0, 1))
 
 # %% ../../nbs/92_sample_scenes.ipynb #ccc969d1
 _building_colors = np.float32([(.55, .55, .57), (.75, .68, .55), (.60, .36, .28), (.28, .30, .35), (.40, .52, .46), (.70, .70, .66)])
@@ -68,10 +70,10 @@ def _city(c, rng, horizon):
         x0, base = rng.uniform(-.05, 1.05 - w), horizon + rng.uniform(0, .06)
         sl, y, x = c.box(x0, x0 + w, base - h, base)
         box = (x >= x0) & (x < x0 + w) & (y >= base - h) & (y < base)
-        c.paint(_pick(rng, _building_colors, .08), box, sl)
+        c.paint(pick_color(rng, _building_colors, .08), box, sl)
         sx, sy = rng.uniform(.025, .045), rng.uniform(.03, .05)
         win = box & ((x - x0) % sx > .45 * sx) & ((y - base + h) % sy > .45 * sy) & (y > base - h + .015) & (y < base - .02)
-        c.paint(_pick(rng, _window_colors), win * .85, sl)
+        c.paint(pick_color(rng, _window_colors), win * .85, sl)
 
 _tree_colors = np.float32([(.13, .32, .14), (.36, .42, .18), (.72, .42, .16), (.48, .32, .18), (.22, .36, .32), (.60, .58, .25)])
 
@@ -82,7 +84,7 @@ def _forest(c, rng, horizon):
         h = rng.uniform(.18, .4) * (.75 + (base - horizon) * 1.5)
         cx = rng.uniform(0, 1)
         sl, y, x = c.box(cx - .4 * h, cx + .4 * h, base - h, base)
-        c.paint(_jit(rng, (.35, .25, .15), .1), (np.abs(x - cx) < h * .03) & (y < base) & (y > base - h * .5), sl)
+        c.paint(jitter_color(rng, (.35, .25, .15), .1), (np.abs(x - cx) < h * .03) & (y < base) & (y > base - h * .5), sl)
         if rng.random() < .5:
             frac = (y - base + h) / (h * .85)
             crown = (frac > 0) & (frac < 1) & (np.abs(x - cx) < frac * h * rng.uniform(.22, .32))
@@ -90,7 +92,7 @@ def _forest(c, rng, horizon):
             r = h * .3
             crown = ((x - cx) / (r * rng.uniform(.9, 1.25))) ** 2 + ((y - base + h - r) / r) ** 2 < 1
         lit = 1 + .12 * side * np.sign(x - cx)
-        col = _pick(rng, _tree_colors, .08)
+        col = pick_color(rng, _tree_colors, .08)
         c.paint([col[ch] * lit for ch in range(3)], crown, sl)
 
 _rock_colors = np.float32([(.50, .50, .55), (.40, .46, .58), (.52, .42, .32), (.32, .42, .26), (.70, .62, .50)])
@@ -105,10 +107,10 @@ def _mountains(c, rng, horizon):
         ridge = top + slope * np.abs(c.x - px) + np.interp(c.x, knots, rng.normal(0, .012, 48)).astype(np.float32)
         body = (c.y > ridge) & (c.y < horizon + .01)
         far = .45 * (n - 1 - k) / n
-        col = (1 - far) * _pick(rng, _rock_colors, .08) + far * sky
+        col = (1 - far) * pick_color(rng, _rock_colors, .08) + far * sky
         lit = 1 + .12 * side * np.sign(c.x - px)
         c.paint([col[ch] * lit for ch in range(3)], body)
-        if rng.random() < .5: c.paint(_jit(rng, (.93, .94, .96), .02), body & (c.y < ridge + rng.uniform(.04, .1)) & (c.y < top + .15))
+        if rng.random() < .5: c.paint(jitter_color(rng, (.93, .94, .96), .02), body & (c.y < ridge + rng.uniform(.04, .1)) & (c.y < top + .15))
 
 _sand_colors = np.float32([(.85, .72, .50), (.80, .56, .32), (.88, .82, .66), (.70, .55, .40)])
 
@@ -120,7 +122,7 @@ def _desert(c, rng, horizon):
         phase = np.pi * f * c.x + ph
         crest = horizon + .08 * k - amp * (1 - np.abs(np.sin(phase)))
         lit = 1 + .1 * side * np.sign(np.sin(2 * phase))
-        col = _pick(rng, _sand_colors, .05)
+        col = pick_color(rng, _sand_colors, .05)
         c.paint([col[ch] * lit for ch in range(3)], np.clip((c.y - crest) * c.size + .5, 0, 1))
     for _ in range(rng.integers(0, 4)):
         cx, base, h, w = rng.uniform(.05, .95), horizon + rng.uniform(.05, .25), rng.uniform(.12, .25), rng.uniform(.02, .03)
@@ -128,7 +130,7 @@ def _desert(c, rng, horizon):
         cactus = ((np.abs(c.x - cx) < w / 2) & (c.y > base - h) & (c.y < base)) | \
                  ((np.abs(c.y - arm_y) < w / 2) & ((c.x - cx) * (arm_x - cx) > 0) & (np.abs(c.x - cx) < w * 2)) | \
                  ((np.abs(c.x - arm_x) < w / 2) & (c.y > arm_y - h * .3) & (c.y < arm_y))
-        c.paint(_jit(rng, (.25, .45, .22), .08), cactus)
+        c.paint(jitter_color(rng, (.25, .45, .22), .08), cactus)
 
 _water_colors = np.float32([(.16, .30, .45), (.24, .40, .48), (.22, .34, .30), (.35, .45, .55)])
 
@@ -137,17 +139,17 @@ def _lake(c, rng, horizon):
     sky = c.img[:, max(int(horizon * c.size) - 2, 0)].mean(1)
     near = rng.uniform(.85, 1.1)
     bumps = np.interp(c.x, np.linspace(0, 1, 24), rng.uniform(0, .025, 24)).astype(np.float32)
-    col, shore = _pick(rng, _water_colors, .06), _pick(rng, _tree_colors, .08) * .8
+    col, shore = pick_color(rng, _water_colors, .06), pick_color(rng, _tree_colors, .08) * .8
     d = np.clip((c.y - horizon) / (near - horizon), 0, 1)
     water = ((c.y > horizon) & (c.y < near)).astype(np.float32)
     c.paint([sky[ch] * (1 - d) * .5 + col[ch] * (.5 + .5 * d) for ch in range(3)], water)
-    ripples = (np.sin(2 * np.pi * rng.uniform(18, 30) * np.sqrt(d) + rng.uniform(0, 6.3)) > .5) & (_smooth(c, rng, 8) > .3)
+    ripples = (np.sin(2 * np.pi * rng.uniform(18, 30) * np.sqrt(d) + rng.uniform(0, 6.3)) > .5) & (smooth_field(c, rng, 8) > .3)
     c.paint(np.minimum(sky * 1.15, 1), water * ripples * .6)
     c.paint(shore, (c.y > horizon - .012 - bumps) & (c.y < horizon + .004))
     if rng.random() < .5:
         bx, by, s = rng.uniform(.15, .85), horizon + rng.uniform(.04, .2), rng.uniform(.05, .1)
-        c.paint(_jit(rng, (.30, .22, .18), .1), (np.abs(c.x - bx) < s * (.6 - (c.y - by) / s)) & (c.y > by) & (c.y < by + s * .25))
-        c.paint(_jit(rng, (.92, .92, .88), .03), (c.y < by) & (c.y > by - 1.6 * s) & (c.x > bx) & (c.x - bx < (c.y - by + 1.6 * s) * .5))
+        c.paint(jitter_color(rng, (.30, .22, .18), .1), (np.abs(c.x - bx) < s * (.6 - (c.y - by) / s)) & (c.y > by) & (c.y < by + s * .25))
+        c.paint(jitter_color(rng, (.92, .92, .88), .03), (c.y < by) & (c.y > by - 1.6 * s) & (c.x > bx) & (c.x - bx < (c.y - by + 1.6 * s) * .5))
 
 _crop_colors = np.float32([(.36, .52, .22), (.78, .68, .36), (.46, .34, .24), (.55, .60, .30), (.66, .55, .42)])
 
@@ -166,15 +168,16 @@ def _fields(c, rng, horizon):
     for _ in range(rng.integers(0, 5)):
         by = horizon + rng.uniform(.05, .35); r = .025 + .12 * (by - horizon)
         bx = rng.uniform(0, 1)
-        c.paint(_jit(rng, (.80, .66, .30), .06), ((c.x - bx) / 1.3) ** 2 + (c.y - by + r) ** 2 < r * r)
+        c.paint(jitter_color(rng, (.80, .66, .30), .06), ((c.x - bx) / 1.3) ** 2 + (c.y - by + r) ** 2 < r * r)
 
 _scene_drawers = {'city': _city, 'desert': _desert, 'forest': _forest, 'mountains': _mountains, 'lake': _lake, 'fields': _fields}
 
-# %% ../../nbs/92_sample_scenes.ipynb #09cd8fa3
-def _stream(seed, k):
+# %% ../../nbs/92_sample_scenes.ipynb #3779d5a8
+def rng_stream(seed, k):
     "Random stream `k` of a picture's `seed`, independent of `default_rng(seed)` and of the other streams."
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(k,)))
 
+# %% ../../nbs/92_sample_scenes.ipynb #09cd8fa3
 def _hw(size):
     "`(height, width)` from a side or a pair."
     h, w = (size, size) if isinstance(size, (int, np.integer)) else size
@@ -191,7 +194,7 @@ def draw_scene(cls:str, # one of `scene_classes`
         if k is not None and k not in _scene_drawers: raise ValueError(f"Unknown scene class {k!r}; expected one of {scene_classes}")
     if min(_hw(size)) < 8: raise ValueError(f"size must be at least 8 px, got {size}")
     if not 0 <= share <= .5: raise ValueError(f"share must be between 0 and 0.5 (`cls` fills most of the picture), got {share}")
-    with _one_blas_thread(): return _draw_scene(cls, size, seed, mix, share)
+    with one_blas_thread(): return _draw_scene(cls, size, seed, mix, share)
 
 def _crop(rng, side, h, w, horizon):
     "Top-left corner of an `h` x `w` window of a `side`-px square scene: a wide one keeps the horizon in view."
@@ -200,7 +203,7 @@ def _crop(rng, side, h, w, horizon):
 
 def _blend_band(c, back, mix, share, rng, horizon, left, w):
     "Draw `mix` over `back` (the bare backdrop) and show it in a band `share` of the window's width, at its left or right edge."
-    other = _Scene(c.out); other.img = back
+    other = SceneCanvas(c.out); other.img = back
     _scene_drawers[mix](other, rng, horizon)
     u = (c.x * c.out - left) / w  # 0 to 1 across the window
     if rng.random() < .5: u = 1 - u
@@ -210,17 +213,17 @@ def _blend_band(c, back, mix, share, rng, horizon, left, w):
 def _draw_scene(cls, size, seed, mix=None, share=0.):
     h, w = _hw(size); side = max(h, w)
     rng = np.random.default_rng(seed)
-    c = _Scene(side)
+    c = SceneCanvas(side)
     horizon = rng.uniform(.55, .75)
     _backdrop(c, rng, horizon)
     back = c.img.copy() if mix is not None and share > 0 else None
     _scene_drawers[cls](c, rng, horizon)
-    top, left = _crop(_stream(seed, 1), side, h, w, horizon) if (h, w) != (side, side) else (0, 0)
-    if back is not None: _blend_band(c, back, mix, share, _stream(seed, 2), horizon, left, w)
+    top, left = _crop(rng_stream(seed, 1), side, h, w, horizon) if (h, w) != (side, side) else (0, 0)
+    if back is not None: _blend_band(c, back, mix, share, rng_stream(seed, 2), horizon, left, w)
     return c.result(rng, (top, left, h, w))
 
-# %% ../../nbs/92_sample_scenes.ipynb #f65da0dd
-def _class_kinds(classes):
+# %% ../../nbs/92_sample_scenes.ipynb #4a43e45a
+def class_kinds(classes):
     "`{name: kind}`: which of `scene_classes` each class is drawn as (see the text above)."
     if isinstance(classes, dict): kinds = dict(classes)
     else:
@@ -238,7 +241,8 @@ def _class_kinds(classes):
     if len(set(kinds.values())) < len(kinds): raise ValueError(f"each class needs a kind of scene of its own (distinct), got {kinds}")
     return kinds
 
-def _check_size(size):
+# %% ../../nbs/92_sample_scenes.ipynb #6c18f65b
+def check_size(size):
     "A side (int) or a range `[lo, hi]` of sides, at least 8 px."
     if isinstance(size, (int, np.integer)): lo = hi = int(size)
     else:
@@ -247,15 +251,38 @@ def _check_size(size):
     if lo < 8 or lo > hi: raise ValueError(f"size must be at least 8 px (and lo <= hi), got {size}")
     return lo if isinstance(size, (int, np.integer)) else [lo, hi]
 
-def _check_difficulty(d):
+# %% ../../nbs/92_sample_scenes.ipynb #93125dfd
+def check_difficulty(d):
     if not isinstance(d, (int, float, np.number)) or not 0 <= d <= 1: raise ValueError(f"difficulty must be a number from 0 to 1, got {d!r}")
     return float(d)
 
+# %% ../../nbs/92_sample_scenes.ipynb #34516769
+def scene_jobs(kinds, n_per_class, n_valid, n_test, seed):
+    "`(split, name, i, kind, seed)` of every picture: `n_per_class` and `n_valid` per class, then the test pictures, classes shuffled."
+    jobs = [(split, n, i, k, (seed, s, scene_classes.index(k), i))
+            for s, (split, count) in enumerate([('train', n_per_class), ('valid', n_valid)]) for n, k in kinds.items() for i in range(count)]
+    names = list(kinds)
+    test_cls = np.random.default_rng((seed, 3)).permutation(np.arange(n_test) % len(names))
+    return jobs + [('test', names[c], i, kinds[names[c]], (seed, 2, i)) for i, c in enumerate(test_cls)]
+
+# %% ../../nbs/92_sample_scenes.ipynb #363d1861
+def write_scenes(path, meta, pictures, image_dirs, size, kinds, d, texts=None):
+    "Draw `pictures` (`(file, kind, seed)`) and write `texts` (`{file: text}`) under `path`, unless it holds this sample already."
+    texts = texts or {}
+    if sample_ready(path, meta, [f for f, _, _ in pictures] + list(texts), image_dirs): return path
+    kinds = list(kinds.values())
+    with one_blas_thread():
+        run_jobs([lambda f=f, k=k, s=s: save_jpg(_scene_picture(k, s, size, kinds, d), path / f) for f, k, s in pictures])
+    for f, t in texts.items(): save_text(t, path / f)
+    mark_complete(path, meta)
+    return path
+
+# %% ../../nbs/92_sample_scenes.ipynb #f65da0dd
 _aspects, _aspect_p = [1, 5 / 4, 4 / 3, 3 / 2, 16 / 9], [.1, .1, .5, .2, .1]
 
 def _photo_size(seed, lo, hi):
     "`(height, width)` of a photo-like picture with both sides in `lo..hi`: mostly 4:3, a third of them upright."
-    rng = _stream(seed, 3)
+    rng = rng_stream(seed, 3)
     a = min(rng.choice(_aspects, p=_aspect_p), hi / lo)
     long = int(rng.integers(min(int(np.ceil(lo * a - 1e-9)), hi), hi + 1))
     short = int(np.clip(round(long / a), lo, hi))
@@ -264,32 +291,13 @@ def _photo_size(seed, lo, hi):
 def _hard_case(seed, others, d):
     "`(mix, share)` of one picture at difficulty `d`: a band of one of `others`, `share` = u^((1-d)/d) / 2."
     if d <= 0 or not others: return None, 0.
-    rng = _stream(seed, 4)
+    rng = rng_stream(seed, 4)
     return others[rng.integers(len(others))], .5 * rng.random() ** ((1 - d) / d)
 
 def _scene_picture(kind, seed, size, kinds, d):
     "The picture of `kind` with `seed`: square or photo-shaped (`size`), with a band of another of `kinds` at difficulty `d`."
     hw = _photo_size(seed, *size) if isinstance(size, list) else size
     return _draw_scene(kind, hw, seed, *_hard_case(seed, [k for k in kinds if k != kind], d))
-
-def _scene_jobs(kinds, n_per_class, n_valid, n_test, seed):
-    "`(split, name, i, kind, seed)` of every picture: `n_per_class` and `n_valid` per class, then the test pictures, classes shuffled."
-    jobs = [(split, n, i, k, (seed, s, scene_classes.index(k), i))
-            for s, (split, count) in enumerate([('train', n_per_class), ('valid', n_valid)]) for n, k in kinds.items() for i in range(count)]
-    names = list(kinds)
-    test_cls = np.random.default_rng((seed, 3)).permutation(np.arange(n_test) % len(names))
-    return jobs + [('test', names[c], i, kinds[names[c]], (seed, 2, i)) for i, c in enumerate(test_cls)]
-
-def _write_scenes(path, meta, pictures, image_dirs, size, kinds, d, texts=None):
-    "Draw `pictures` (`(file, kind, seed)`) and write `texts` (`{file: text}`) under `path`, unless it holds this sample already."
-    texts = texts or {}
-    if _ready(path, meta, [f for f, _, _ in pictures] + list(texts), image_dirs): return path
-    kinds = list(kinds.values())
-    with _one_blas_thread():
-        _run([lambda f=f, k=k, s=s: _save_jpg(_scene_picture(k, s, size, kinds, d), path / f) for f, k, s in pictures])
-    for f, t in texts.items(): _save_text(t, path / f)
-    _finish(path, meta)
-    return path
 
 def make_scenes_sample(path:str|Path, # folder to write (created if needed)
                        n_per_class:int=40, # training images per class
@@ -301,11 +309,11 @@ def make_scenes_sample(path:str|Path, # folder to write (created if needed)
                        difficulty:float=0. # 0: every picture shows its class alone; towards 1, more pictures share it with another class
                       )->Path:
     "Write (or reuse) a single-label folder dataset (`train/<class>/`, `valid/<class>/`, `test/`) under `path`; return `path`."
-    _check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
-    kinds, size, difficulty = _class_kinds(classes), _check_size(size), _check_difficulty(difficulty)
+    check_counts(n_per_class=n_per_class, n_valid=n_valid, n_test=n_test, seed=seed)
+    kinds, size, difficulty = class_kinds(classes), check_size(size), check_difficulty(difficulty)
     path = Path(path)
-    meta = dict(kind='scenes', version=_version, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
+    meta = dict(kind='scenes', version=SAMPLE_VERSION, n_per_class=n_per_class, n_valid=n_valid, n_test=n_test,
                 size=size, classes=kinds, seed=seed, difficulty=difficulty)
     pictures = [(f'test/{i:04d}.jpg' if split == 'test' else f'{split}/{n}/{i:04d}.jpg', k, s)
-                for split, n, i, k, s in _scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
-    return _write_scenes(path, meta, pictures, ['train', 'valid', 'test'], size, kinds, difficulty)
+                for split, n, i, k, s in scene_jobs(kinds, n_per_class, n_valid, n_test, seed)]
+    return write_scenes(path, meta, pictures, ['train', 'valid', 'test'], size, kinds, difficulty)
