@@ -2,9 +2,11 @@
 # The library, in notebook order
 from .core import *
 from .distributed import *
+from .augment import *
 from .transforms import *
 from .images import *
 from .labels import *
+from .datasets import *
 from .data import *
 from .sample_data import *
 from .callback.core import *

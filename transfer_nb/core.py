@@ -16,8 +16,8 @@ from fastcore.basics import num_cpus
 
 # %% auto #0
 __all__ = ['default_device', 'set_seed', 'rng_untouched', 'to_np', 'to_device', 'T', 'V', 'children', 'atomic_path',
-           'atomic_save', 'clean_temp_files', 'worker_count', 'has_widget_frontend', 'eval_mode', 'check_state_dict',
-           'tensors_digest', 'DebiasedEMA']
+           'atomic_save', 'clean_temp_files', 'file_key', 'worker_count', 'has_widget_frontend', 'eval_mode',
+           'check_state_dict', 'tensors_digest', 'DebiasedEMA']
 
 # %% ../nbs/00_core.ipynb #46e6127f
 def default_device(use_cuda:bool|None=None # `None`: CUDA when available; `False`: always CPU
@@ -126,6 +126,24 @@ def clean_temp_files(folder:str|Path # searched recursively
     found = [p for p in Path(folder).rglob('.*.tmp*') if p.is_file() and '.tmp' in p.name]
     for p in found: p.unlink(missing_ok=True)
     return found
+
+# %% ../nbs/00_core.ipynb #944e550e
+_file_keys = {}   # a file's stat identity -> its key: a file is read once while it stays as it is
+
+def file_key(fn:str|Path, # a file
+             block:int=4096, n_blocks:int=16 # a larger file is sampled: `n_blocks` blocks of `block` bytes, spread from its start to its end
+            )->str:
+    "A digest of `fn`'s size, modification time and bytes (all of them up to `block * n_blocks`, else the sampled blocks): it changes when the file is replaced, even by one of the same size with its old mtime put back."
+    st = os.stat(fn)
+    ident = (str(fn), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, block, n_blocks)
+    if ident in _file_keys: return _file_keys[ident]   # not rewritten since: every write moves the change time (ctime), which no program can set back
+    h = hashlib.blake2b(f'{st.st_size} {st.st_mtime_ns}'.encode(), digest_size=16)
+    with open(fn, 'rb') as f:
+        if st.st_size <= block * n_blocks: h.update(f.read())
+        else:
+            for i in range(n_blocks): f.seek((st.st_size - block) * i // (n_blocks - 1)); h.update(f.read(block))
+    _file_keys[ident] = h.hexdigest()
+    return _file_keys[ident]
 
 # %% ../nbs/00_core.ipynb #afcb65a3
 def worker_count(cap:int|None=None, # at most this many

@@ -1,4 +1,4 @@
-"""Image files on disk to normalised mini-batches: datasets, `ImageClassifierData.from_paths` / `from_csv`, and `data.resize`.
+"""`ImageClassifierData`: training, validation and test datasets with their loaders, from a folder layout (`from_paths`) or a CSV (`from_csv`); small copies for fast epochs (`data.resize`) and bad images left out (`data.without`).
 
 Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://transfer-nb.github.io/transfer_nb/data.html.md"""
 
 # %% ../nbs/01f_data.ipynb #bad3653f
 from __future__ import annotations
-import os, gc, hashlib, json, math, re
+import os, gc, json, math, re
 from pathlib import Path
 
 import numpy as np
@@ -17,117 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from fastcore.basics import patch
 
-from .core import atomic_path, to_np, worker_count
+from .core import atomic_path, file_key, to_np, worker_count
 from .distributed import main_first
-from .transforms import *
 from .images import *
 from .labels import *
+from .datasets import ImageDataset, RegressionDataset, image_extensions, image_files, folder_source
 
 # %% auto #0
-__all__ = ['image_extensions', 'ImageDataset', 'RegressionDataset', 'FilesIndexArrayDataset', 'image_files', 'folder_source',
-           'default_num_workers', 'ImageClassifierData', 'file_key']
-
-# %% ../nbs/01f_data.ipynb #5623d658
-class ImageDataset(Dataset):
-    "Image files with labels (class indices, or multi-hot rows when `is_multi`), transformed by `tfm`."
-    is_reg = False  # continuous targets (see `RegressionDataset`)
-    def __init__(self, files, # image files (paths that open from here)
-                 y, # int class indices (n,), or float multi-hot (n, c)
-                 classes, # the class names
-                 tfm:ImageTfm|None=None, # the pipeline applied to each image
-                 is_multi:bool=False,
-                 path=None): # the dataset folder `fnames` are given relative to (the lesson's `PATH`)
-        self.path, self.classes, self.tfm, self.is_multi = Path(path or '.'), list(classes), tfm, is_multi
-        self.files = files
-        self.y = torch.as_tensor(np.asarray(y), dtype=torch.float32 if is_multi or self.is_reg else torch.long)
-        if len(self.y) != len(self.files): raise ValueError(f'{len(self.files)} files but {len(self.y)} labels')
-
-    @property
-    def files(self)->list[Path]:
-        "The image files, as paths that open from the current folder."
-        return self._files
-    @files.setter
-    def files(self, files): self._files, self._fnames = [Path(f) for f in files], None
-
-    @property
-    def fnames(self)->list[str]:
-        "The files as strings relative to `path`, as the lesson's library gave them: `PATH + ds.fnames[i]` opens one."
-        if getattr(self, '_fnames', None) is None: self._fnames = [os.path.relpath(f, self.path) for f in self.files]
-        return self._fnames
-    @fnames.setter
-    def fnames(self, fnames): self.files = [self.path/f for f in fnames]
-
-    def __len__(self): return len(self.files)
-    def get_x(self, i): return read_image(self.files[i], self.tfm.min_load_size if self.tfm else None)
-    def __getitem__(self, i):
-        x = self.get_x(i)
-        return (self.tfm(x) if self.tfm else x), self.y[i]
-    def with_tfm(self, tfm:ImageTfm)->'ImageDataset':
-        "The same images and labels seen through another pipeline."
-        return self._like(self.files, tfm, self.path)
-    def _like(self, files, tfm, path)->'ImageDataset':
-        "A dataset of the same kind and labels over `files` (e.g. resized copies of these)."
-        return ImageDataset(files, self.y, self.classes, tfm, self.is_multi, path)
-    def label_names(self, i)->list[str]:
-        "The class names of item `i`."
-        y = self.y[i]
-        return [self.classes[j] for j in torch.nonzero(y).flatten()] if self.is_multi else [self.classes[int(y)]]
-    def denorm(self, x)->np.ndarray:
-        "Normalised image(s), `(3, h, w)` or `(n, 3, h, w)`, tensor or NumPy, as NumPy `(..., h, w, 3)` in [0, 1] for `plt.imshow`."
-        return to_np(self.tfm.denorm(torch.as_tensor(x).float()).movedim(-3, -1))
-    def __repr__(self): return f'{type(self).__name__}({len(self)} images, {len(self.classes)} classes, {self.tfm})'
-
-def _image_hw(f)->tuple[int, int]:
-    "(height, width) of an image file as `read_image` gives it (turned by its EXIF orientation), from its header."
-    with checked_image(f) as im: return im.size if image_orientation(im) >= 5 else im.size[::-1]   # 5-8 turn a quarter
-
-class RegressionDataset(ImageDataset):
-    "Image files with continuous targets, a float row each (fastai 0.7's `continuous=True`); with a `TfmType.COORD` pipeline they are (row, col) points, moved with the image."
-    is_reg = True
-    def __init__(self, files, y, # `(n, k)` targets; points in pixels of the original images when `tfm.tfm_y` is `COORD`
-                 tfm:ImageTfm|None=None, path=None,
-                 sizes=None): # (height, width) of each original image (read from the files when not given)
-        self.raw_y = torch.as_tensor(np.asarray(y, np.float32))
-        super().__init__(files, self.raw_y, [], tfm, False, path)
-        self.sizes = list(sizes) if sizes is not None else [_image_hw(f) for f in self.files]
-        if tfm is not None and tfm.tfm_y == TfmType.COORD and len(self):   # the targets as the model must predict them
-            self.y = torch.stack([tfm.map_coords(r, *hw) for r, hw in zip(self.raw_y, self.sizes)])
-    def _like(self, files, tfm, path): return RegressionDataset(files, self.raw_y, tfm, path, self.sizes)
-    def label_names(self, i)->list[str]: return [f'{v:.1f}' for v in self.y[i].tolist()]
-
-class FilesIndexArrayDataset(ImageDataset):
-    "The lesson's dataset of files (relative to `path`) with integer labels: `FilesIndexArrayDataset([fn], np.array([0]), val_tfms, PATH)`."
-    def __init__(self, fnames, y, transform=None, path=None):
-        y, path = np.asarray(y), Path(path or '.')
-        super().__init__([path/f for f in fnames], y, [str(i) for i in range(int(y.max()) + 1 if len(y) else 0)], transform, False, path)
-
-# %% ../nbs/01f_data.ipynb #ca58caca
-image_extensions = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif', '.tiff', '.webp'}
-
-def image_files(folder:Path)->list[Path]:
-    "The image files directly inside `folder`, sorted by name; hidden files (macOS `._name.jpg`) left out."
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.suffix.lower() in image_extensions and not p.name.startswith('.') and p.is_file())
-
-# %% ../nbs/01f_data.ipynb #b89300ea
-def folder_source(path:str|Path, # the dataset folder
-                  folder:str, # e.g. 'train': one sub-folder per class
-                  classes:list[str]|None=None # the classes to expect (e.g. from train, when reading valid)
-                 )->tuple[list[Path], np.ndarray, list[str]]:
-    "Files, class indices and class names of `path/folder/<class>/*`."
-    root = Path(path)/folder
-    if not root.is_dir(): raise FileNotFoundError(f'no folder {root}: expected one sub-folder of images per class')
-    found = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith('.'))
-    if not found: raise ValueError(f'{root} has no class sub-folders: expected {root}/<class>/*.jpg')
-    if classes is None: classes = found
-    elif extra := sorted(set(found) - set(classes)):
-        raise ValueError(f'{root} has classes that the training set lacks: {extra}')
-    fnames, labels = [], []
-    for d in found:
-        files = image_files(root/d)
-        if not files: raise ValueError(f'class folder {root/d} holds no images ({", ".join(sorted(image_extensions))})')
-        fnames += files; labels += [classes.index(d)] * len(files)
-    return fnames, np.array(labels), list(classes)
+__all__ = ['default_num_workers', 'ImageClassifierData']
 
 # %% ../nbs/01f_data.ipynb #69c965c9
 def default_num_workers(cuda:bool|None=None # will the model train on a GPU? Default: is CUDA available
@@ -309,24 +206,6 @@ def show_batch(self:ImageClassifierData, n:int=8, ds:str='trn', # which dataset:
         ax.imshow(ds.tfm.denorm(x).permute(1, 2, 0)); ax.set_title(' '.join(ds.label_names(i)), fontsize=8)
     plt.tight_layout()
     return fig
-
-# %% ../nbs/01f_data.ipynb #944e550e
-_file_keys = {}   # a file's stat identity -> its key: a file is read once while it stays as it is
-
-def file_key(fn:str|Path, # a file
-             block:int=4096, n_blocks:int=16 # a larger file is sampled: `n_blocks` blocks of `block` bytes, spread from its start to its end
-            )->str:
-    "A digest of `fn`'s size, modification time and bytes (all of them up to `block * n_blocks`, else the sampled blocks): it changes when the file is replaced, even by one of the same size with its old mtime put back."
-    st = os.stat(fn)
-    ident = (str(fn), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, block, n_blocks)
-    if ident in _file_keys: return _file_keys[ident]   # not rewritten since: every write moves the change time (ctime), which no program can set back
-    h = hashlib.blake2b(f'{st.st_size} {st.st_mtime_ns}'.encode(), digest_size=16)
-    with open(fn, 'rb') as f:
-        if st.st_size <= block * n_blocks: h.update(f.read())
-        else:
-            for i in range(n_blocks): f.seek((st.st_size - block) * i // (n_blocks - 1)); h.update(f.read(block))
-    _file_keys[ident] = h.hexdigest()
-    return _file_keys[ident]
 
 # %% ../nbs/01f_data.ipynb #38cebbc8
 def _is_copy_of(dst:Path, key:str)->bool:

@@ -16,11 +16,12 @@ from fastcore.basics import patch
 
 from .core import *
 from .distributed import is_main, barrier, save_on_main
-from .transforms import *
+from .augment import RandomDihedral, dihedral, transforms_basic, transforms_side_on, transforms_top_down
+from .transforms import ImageTfm
 from .images import read_image, find_bad_images
-from .data import image_files
+from .datasets import image_files
 from .learner import Learner
-from .callback.progress import bars_wanted
+from .callback.progress import batch_bar
 from . import models
 
 # %% auto #0
@@ -142,7 +143,7 @@ class Predictor:
     def get_preds(self, items, bs:int=64, tta:bool=False, n_aug:int=4, progress=None,
                   seed:int=0 # TTA's random augmentations are drawn from this seed: the same predictions every time
                  )->np.ndarray:
-        "Probabilities `(n, c)` for `items` (paths or images), in order; `progress` wraps the batches (e.g. `progress_bar`)."
+        "Probabilities `(n, c)` for `items` (paths or images), in order; `progress` wraps the batches (e.g. `batch_bar`)."
         items, out = list(items), []
         batches = range(0, len(items), bs)
         act = torch.sigmoid if self.is_multi else (lambda z: torch.softmax(z, -1))
@@ -203,14 +204,13 @@ def predict_to_csv(model:str|Path, # a file from `learn.export` (`transfer-nb pl
                    images:str|Path, # a folder tree of images, one image, or a `.txt` file listing image paths
                    out:str|Path='preds.csv', tta:bool=False, bs:int=64, cpu:bool=False, progress=None)->dict:
     "Predict every image in `images` with the export `model` and write a CSV (atomically); returns counts, skipped files and, for class sub-folders, the accuracy."
-    from fastprogress.fastprogress import progress_bar
     pred, out = load_learner(model, device='cpu' if cpu else None), Path(out)
     files, names = _inputs(Path(images))
     if not files: raise ValueError(f'{images} holds no images (looked in every sub-folder)')
     bad = find_bad_images(files)
     keep = [i for i, f in enumerate(files) if f not in bad]
     good, names = [files[i] for i in keep], [names[i] for i in keep]
-    probs = pred.get_preds(good, bs=bs, tta=tta, progress=progress or (progress_bar if bars_wanted() else None))   # no bar frames in a log file
+    probs = pred.get_preds(good, bs=bs, tta=tta, progress=progress or batch_bar)   # no bar frames in a log file
     if pred.is_multi:
         df = pd.DataFrame(dict(image_name=[str(Path(n).with_suffix('')) for n in names], tags=[' '.join(pred.decode(p)[0]) for p in probs]))
     else:

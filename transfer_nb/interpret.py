@@ -16,7 +16,7 @@ from fastcore.basics import patch
 from torch.utils.data import Dataset
 
 from .core import *
-from .transforms import dihedral
+from .augment import dihedral
 from .images import read_image, open_image
 from .learner import Learner
 

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .core import atomic_path
-from .transforms import tfms_from_model, transforms_top_down
+from .augment import transforms_top_down
+from .transforms import tfms_from_model
 from .data import ImageClassifierData
 from .metrics import f2_at
 from .models import efficientnet_lite0

@@ -17,7 +17,6 @@ from torch.utils.data import Dataset, DataLoader, TensorDataset
 
 from .core import *
 from .distributed import *
-from .data import file_key
 
 # %% auto #0
 __all__ = ['split_head', 'state_digest', 'dataset_digest', 'compute_features', 'ActivationCache', 'precompute_splits',

@@ -16,7 +16,8 @@ import torch
 
 from .core import *
 from .distributed import *
-from .transforms import *
+from .augment import transforms_side_on, transforms_top_down
+from .transforms import tfms_from_model
 from .images import *
 from .data import *
 from .sample_data.planet import make_planet_sample, planet_tags

@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+from sklearn.datasets import load_sample_image
 from torch import nn
 
 from .core import *
@@ -20,7 +23,7 @@ from .callback.progress import ProgressCallback
 from .learner import Learner
 
 # %% auto #0
-__all__ = ['conv_block', 'tiny_cnn', 'tiny_scenes', 'folder_hash', 'file_mtimes', 'tiny_learner']
+__all__ = ['conv_block', 'tiny_cnn', 'tiny_scenes', 'folder_hash', 'file_mtimes', 'make_photo_folders', 'tiny_learner']
 
 # %% ../nbs/95_test_utils.ipynb #24c141d1
 def conv_block(ni:int, nf:int)->nn.Sequential:
@@ -60,6 +63,25 @@ def folder_hash(path:str|Path, # the folder
 def file_mtimes(path:str|Path)->dict:
     "Every file under `path` and its modification time in nanoseconds: equal before and after means nothing was rewritten."
     return {p: p.stat().st_mtime_ns for p in Path(path).rglob('*') if p.is_file()}
+
+# %% ../nbs/95_test_utils.ipynb #8c0ddbc0
+def make_photo_folders(path:str|Path, # folder to write the dataset to (created if needed)
+                       n:int=12, # training images per class (and `n // 3` validation images per class)
+                       sz:int=80, # side of the square crops, in pixels
+                       seed:int=0 # the same seed gives the same crops
+                      )->Path:
+    "A tiny two-class folder dataset (`flower`, `palace`) of random crops of two photos, with 4 unlabelled `test` images."
+    path, rng = Path(path), np.random.default_rng(seed)
+    imgs = {'flower': load_sample_image('flower.jpg'), 'palace': load_sample_image('china.jpg')}
+    for split, k in [('train', n), ('valid', n // 3)]:
+        for cls, img in imgs.items():
+            (path/split/cls).mkdir(parents=True, exist_ok=True)
+            for i in range(k):
+                y, x = rng.integers(0, img.shape[0] - 200), rng.integers(0, img.shape[1] - 200)
+                Image.fromarray(img[y:y + 200, x:x + 200]).resize((sz, sz)).save(path/split/cls/f'{cls}_{i}.jpg')
+    (path/'test').mkdir(exist_ok=True)
+    for i in range(4): Image.fromarray(imgs['flower'][i * 50:i * 50 + 200, :200]).save(path/'test'/f'{i}.jpg')
+    return path
 
 # %% ../nbs/95_test_utils.ipynb #634edec2
 def tiny_learner(data, # e.g. from `tiny_scenes`

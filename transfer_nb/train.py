@@ -15,9 +15,11 @@ import torch
 
 from .core import *
 from .distributed import is_main
-from .transforms import *
+from .augment import transforms_side_on, transforms_top_down
+from .transforms import tfms_from_model
 from .images import *
 from .labels import *
+from .datasets import ImageDataset, image_extensions, image_files
 from .data import *
 from .metrics import *
 from .interpret import tta_probs, plot_confusion_matrix

@@ -1,4 +1,4 @@
-"""The lesson's `tfms_from_model`, `transforms_side_on`/`transforms_top_down` and `max_zoom`, doing what fastai 0.7 did, on `torchvision.transforms.v2`.
+"""The lesson's `tfms_from_model` and `max_zoom`: scale, augment, crop and normalise, as fastai 0.7 did, on `torchvision.transforms.v2` and in one warp.
 
 Docs: https://transfer-nb.github.io/transfer_nb/transforms.html.md"""
 
@@ -14,181 +14,11 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as TF
+from .augment import RandomRotate, RandomLighting, RandomDihedral, RandomFlip, AddPadding, NoCrop, rotation_theta
 
 # %% auto #0
-__all__ = ['transforms_basic', 'transforms_side_on', 'transforms_top_down', 'imagenet_stats', 'inception_stats', 'rotate',
-           'RandomRotate', 'lighting', 'RandomLighting', 'dihedral', 'RandomDihedral', 'Cutout', 'RandomFlip',
-           'RandomZoom', 'RandomStretch', 'RandomRotateZoom', 'AddPadding', 'NoCrop', 'scale_min', 'Scale',
-           'RandomScale', 'RandomCrop', 'CenterCrop', 'CropType', 'TfmType', 'ImageTfm', 'tfms_from_stats',
-           'tfms_from_model']
-
-# %% ../nbs/01b_transforms.ipynb #8e67484e
-def _rotation_theta(deg:float, h:int, w:int)->np.ndarray:
-    "3 x 3 map from output to input coordinates (`grid_sample`'s) of turning an `h` x `w` image by `deg` about pixel `(w//2, h//2)`."
-    cos, sin = math.cos(math.radians(deg)), math.sin(math.radians(deg))
-    # Output pixel (i, j) takes the input at its position turned back by `deg` about pixel (w//2, h//2). In
-    # grid_sample's coordinates (-1 and 1 at the outer pixel edges: pixel j sits at (2j+1)/w - 1) that is one affine
-    # map; the image's geometric centre is (ox, oy) from that pixel (0 or -1/2 in each direction).
-    ox, oy = (w - 1) / 2 - w // 2, (h - 1) / 2 - h // 2
-    return np.array([[cos, -sin * h / w, 2 / w * (cos * ox - sin * oy - ox)],
-                     [sin * w / h, cos, 2 / h * (sin * ox + cos * oy - oy)], [0, 0, 1]])
-
-def rotate(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is converted to float in [0, 1]
-           deg:float, # angle in degrees, anticlockwise as displayed
-           fill:str|float='reflect' # 'reflect': mirror the picture into the corners (the lesson); a number: that constant, 0 is black
-          )->torch.Tensor:
-    "Rotate `img` by `deg` degrees about pixel `(W//2, H//2)`, keeping its size (bilinear); the result is float."
-    if isinstance(fill, str) and fill != 'reflect': raise ValueError(f"fill must be 'reflect' or a number, not {fill!r}")
-    x = TF.to_dtype(img, torch.float32, scale=True)
-    x4 = x.reshape(-1, *x.shape[-3:])
-    n, c, h, w = x4.shape
-    theta = torch.tensor(_rotation_theta(deg, h, w)[:2], dtype=torch.float32, device=x.device)
-    grid = F.affine_grid(theta.expand(n, 2, 3), [n, c, h, w], align_corners=False)
-    if fill == 'reflect': out = F.grid_sample(x4, grid, 'bilinear', 'reflection', align_corners=False)
-    else: out = F.grid_sample(x4 - fill, grid, 'bilinear', 'zeros', align_corners=False) + fill
-    return out.reshape(x.shape)
-
-# %% ../nbs/01b_transforms.ipynb #1aa44d57
-class RandomRotate(v2.Transform):
-    "With probability `p`, `rotate` by an angle drawn uniformly from `[-deg, deg]`; returns float in [0, 1]."
-    def __init__(self, deg:float=10, # largest rotation, in degrees, either way
-                 p:float=0.75, # probability of rotating at all
-                 fill:str|float='reflect' # 'reflect' (the lesson) or a constant in [0, 1]; 0 gives torchvision's black corners
-                ):
-        super().__init__()
-        if isinstance(fill, str) and fill != 'reflect': raise ValueError(f"fill must be 'reflect' or a number, not {fill!r}")
-        self.deg, self.p, self.fill = deg, p, fill
-    def make_params(self, flat_inputs):
-        deg = (2 * torch.rand(()).item() - 1) * self.deg
-        return dict(deg=deg if torch.rand(()).item() < self.p else None)
-    def transform(self, inpt, params):
-        x = TF.to_dtype(inpt, torch.float32, scale=True)
-        return x if params['deg'] is None else rotate(x, params['deg'], self.fill)
-    def extra_repr(self): return f'deg={self.deg}, p={self.p}, fill={self.fill!r}'
-
-# %% ../nbs/01b_transforms.ipynb #cadd7335
-def lighting(img:torch.Tensor, # (C, H, W) image or (N, C, H, W) batch; `uint8` is converted to float in [0, 1]
-             b:float, # brightness: added to every pixel
-             c:float  # contrast: factor on each pixel's distance from the image's mean
-            )->torch.Tensor:
-    "`clip((x - mean) * c + mean + b, 0, 1)`, the mean taken over all pixels and channels of each image; the result is float."
-    x = TF.to_dtype(img, torch.float32, scale=True)
-    if b == 0 and c == 1: return x
-    mu = x.mean(dim=(-3, -2, -1), keepdim=True)
-    return ((x - mu) * c + mu + b).clamp_(0, 1)
-
-# %% ../nbs/01b_transforms.ipynb #2129feed
-class RandomLighting(v2.Transform):
-    "`lighting` with brightness from `U(-b, b)` and contrast factor in `[1/(1+c), 1+c]`; returns float in [0, 1]."
-    def __init__(self, b:float=0.05, # largest brightness change, added (pixels are in [0, 1])
-                 c:float=0.05 # contrast change: the factor is `1 + r` or `1 / (1 - r)`, `r ~ U(-c, c)`
-                ):
-        super().__init__()
-        self.b, self.c = b, c
-    def make_params(self, flat_inputs):
-        b, r = (2 * torch.rand(()).item() - 1) * self.b, (2 * torch.rand(()).item() - 1) * self.c
-        return dict(b=b, c=1 / (1 - r) if r < 0 else 1 + r)
-    def transform(self, inpt, params): return lighting(inpt, params['b'], params['c'])
-    def extra_repr(self): return f'b={self.b}, c={self.c}'
-
-# %% ../nbs/01b_transforms.ipynb #8e3199b0
-def dihedral(img:torch.Tensor, # (..., H, W) image or batch
-             k:int # which of the 8 symmetries: rotate by `k % 4` quarter turns, then mirror if `k >= 4`
-            )->torch.Tensor:
-    "Symmetry number `k` (0-7) of the square applied to the last two dimensions of `img`."
-    img = torch.rot90(img, k % 4, dims=(-2, -1))
-    return img.flip(-1) if k >= 4 else img
-
-# %% ../nbs/01b_transforms.ipynb #c2f93bcb
-class RandomDihedral(v2.Transform):
-    "Apply one of the 8 rotations/reflections of the square, chosen uniformly."
-    def make_params(self, flat_inputs): return dict(k=int(torch.randint(0, 8, ())))
-    def transform(self, inpt, params): return dihedral(inpt, params['k'])
-
-# %% ../nbs/01b_transforms.ipynb #ab60f879
-class Cutout(v2.Transform):
-    "Set `n_holes` random squares of side `length` (pixels) to zero."
-    def __init__(self, n_holes:int=1, length:int=16):
-        super().__init__()
-        self.n_holes, self.length = n_holes, length
-    def make_params(self, flat_inputs):
-        h, w = TF.get_size(flat_inputs[0])
-        ys, xs = torch.randint(0, h, (self.n_holes,)), torch.randint(0, w, (self.n_holes,))
-        return dict(centres=list(zip(ys.tolist(), xs.tolist())))
-    def transform(self, inpt, params):
-        out, r = inpt.clone(), self.length // 2
-        for y, x in params['centres']: out[..., max(0, y - r):y + r, max(0, x - r):x + r] = 0
-        return out
-    def extra_repr(self): return f'n_holes={self.n_holes}, length={self.length}'
-
-# %% ../nbs/01b_transforms.ipynb #641a7065
-class RandomFlip(v2.RandomHorizontalFlip):
-    "fastai 0.7's `RandomFlip`: mirror left-right with probability `p` (torchvision's horizontal flip)."
-    def __init__(self, p:float=0.5): super().__init__(p)
-
-def _zoom(img:torch.Tensor, z:float)->torch.Tensor:
-    "Zoom into the centre of `img` by `1 + z`, keeping its size (bilinear)."
-    return img if z == 0 else TF.affine(img, angle=0., translate=[0, 0], scale=1 + z, shear=[0., 0.],
-                                        interpolation=v2.InterpolationMode.BILINEAR)
-
-class RandomZoom(v2.Transform):
-    "fastai 0.7's `RandomZoom`: zoom into the centre by `1 + z`, `z ~ U(zoom_min, zoom_max)`, keeping the size."
-    def __init__(self, zoom_max:float, zoom_min:float=0.):
-        super().__init__()
-        if not 0 <= zoom_min <= zoom_max: raise ValueError(f'need 0 <= zoom_min <= zoom_max, got {zoom_min}, {zoom_max}')
-        self.zoom_max, self.zoom_min = zoom_max, zoom_min
-    def make_params(self, flat_inputs): return dict(z=self.zoom_min + (self.zoom_max - self.zoom_min) * torch.rand(()).item())
-    def transform(self, inpt, params): return _zoom(inpt, params['z'])
-    def extra_repr(self): return f'zoom_max={self.zoom_max}, zoom_min={self.zoom_min}'
-
-class RandomStretch(v2.Transform):
-    "fastai 0.7's `RandomStretch`: widen (or heighten, half the time) by `1 + s`, `s ~ U(0, max_stretch)`, then crop the centre back to size."
-    def __init__(self, max_stretch:float):
-        super().__init__()
-        self.max_stretch = max_stretch
-    def make_params(self, flat_inputs): return dict(s=self.max_stretch * torch.rand(()).item(), rows=bool(torch.randint(0, 2, ())))
-    def transform(self, inpt, params):
-        h, w = TF.get_size(inpt)
-        big = [h, math.floor(w * (1 + params['s']))] if not params['rows'] else [math.floor(h * (1 + params['s'])), w]
-        return TF.center_crop(TF.resize(inpt, big, antialias=True), [h, w])
-    def extra_repr(self): return f'max_stretch={self.max_stretch}'
-
-class RandomRotateZoom(v2.Transform):
-    "fastai 0.7's `RandomRotateZoom`: one of `RandomRotate(deg, p=1)`, `RandomZoom(zoom)`, `RandomStretch(stretch)` or nothing, with probabilities `ps`."
-    def __init__(self, deg:float, zoom:float, stretch:float, ps=None): # `ps`: 4 probabilities (default equal)
-        super().__init__()
-        ps = [0.25] * 4 if ps is None else list(ps)
-        if len(ps) != 4: raise ValueError(f'ps needs 4 probabilities (rotate, zoom, stretch, none), got {len(ps)}')
-        self.tfms, self.cum_ps = [RandomRotate(deg, p=1), RandomZoom(zoom), RandomStretch(stretch)], np.cumsum(ps)
-    def forward(self, *inputs):
-        choice = self.cum_ps[-1] * torch.rand(()).item()
-        i = int(np.searchsorted(self.cum_ps, choice, side='right'))
-        return self.tfms[i](*inputs) if i < 3 else (inputs[0] if len(inputs) == 1 else inputs)
-    def extra_repr(self): return f'{self.tfms}, ps={np.diff(self.cum_ps, prepend=0).tolist()}'
-
-_pad_modes = {'reflect': 'symmetric', 'reflect_101': 'reflect', 'edge': 'edge', 'constant': 'constant'}
-
-class AddPadding(v2.Transform):
-    "fastai 0.7's `AddPadding`: `pad` pixels on every side; 'reflect' mirrors the image including its edge pixel (OpenCV's BORDER_REFLECT, the lesson's)."
-    def __init__(self, pad:int, mode:str='reflect'): # 'reflect', 'reflect_101' (edge pixel not repeated), 'edge' or 'constant' (zeros)
-        super().__init__()
-        if mode not in _pad_modes: raise ValueError(f'mode must be one of {list(_pad_modes)}, not {mode!r}')
-        self.pad, self.mode = int(pad), mode
-    def transform(self, inpt, params): return TF.pad(inpt, [self.pad] * 4, padding_mode=_pad_modes[self.mode])
-    def extra_repr(self): return f'pad={self.pad}, mode={self.mode!r}'
-
-class NoCrop(v2.Transform):
-    "fastai 0.7's `NoCrop`: resize to `sz` x `sz` whatever the shape (squashing, no cropping)."
-    def __init__(self, sz:int):
-        super().__init__()
-        self.sz = sz
-    def transform(self, inpt, params): return TF.resize(inpt, [self.sz, self.sz], antialias=True)
-    def extra_repr(self): return f'sz={self.sz}'
-
-# %% ../nbs/01b_transforms.ipynb #1e748663
-transforms_basic    = [RandomRotate(10), RandomLighting(0.05, 0.05)]
-transforms_side_on  = transforms_basic + [v2.RandomHorizontalFlip()]
-transforms_top_down = transforms_basic + [RandomDihedral()]
+__all__ = ['imagenet_stats', 'inception_stats', 'scale_min', 'Scale', 'RandomScale', 'RandomCrop', 'CenterCrop', 'CropType',
+           'TfmType', 'ImageTfm', 'tfms_from_stats', 'tfms_from_model']
 
 # %% ../nbs/01b_transforms.ipynb #50a95704
 def _scaled_size(h:int, w:int, targ:int)->list[int]:
@@ -294,7 +124,7 @@ def _draw_warp(steps, h:int, w:int)->dict:
         if isinstance(t, RandomLighting): light = t.make_params([])
         elif isinstance(t, RandomRotate):
             deg, fill = t.make_params([])['deg'], t.fill
-            if deg is not None: m = m @ _rotation_theta(deg, h, w)
+            if deg is not None: m = m @ rotation_theta(deg, h, w)
         elif isinstance(t, RandomDihedral):
             k = t.make_params([])['k']
             m = m @ _dihedral_theta(k)
